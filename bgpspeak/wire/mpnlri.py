@@ -1,0 +1,197 @@
+"""MP_REACH_NLRI and MP_UNREACH_NLRI (RFC 4760), with IPv6 and extended next hops (RFC 8950).
+
+NLRI of IPv4/IPv6 unicast and multicast decode to :class:`Prefix` tuples. Every other family
+(VPN, labeled, EVPN, flowspec, BGP-LS...) keeps its NLRI as raw bytes: real captures carry them,
+they are not errors, and a speaker that does not use them only needs to pass them over.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from .attribute import OPTIONAL, AttributeMalformed, PathAttribute, register
+from .errors import Action, DecodeError, UpdateSubcode
+from .family import PREFIX_FAMILIES, Context, Family, afi_text, safi_text
+from .prefix import Prefix, decode_prefixes, encode_prefixes
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# valid next-hop lengths for the families whose NLRI we decode
+_NH_LENGTHS = {1: (4, 16, 32), 2: (16, 32)}
+
+
+def _decode_nlri(
+    family: Family, data: bytes, ctx: Context, what: str
+) -> tuple[Prefix, ...] | bytes:
+    if family not in PREFIX_FAMILIES:
+        return bytes(data)
+    try:
+        return decode_prefixes(data, family.afi, family in ctx.add_path, what)
+    except DecodeError as e:
+        # RFC 7606 section 5.3 / 7.11: NLRI that cannot be parsed cannot be withdrawn either.
+        raise AttributeMalformed(f"{what}: {e.reason}", UpdateSubcode.OPTIONAL_ATTRIBUTE_ERROR) from None
+
+
+def _encode_nlri(family: Family, nlri: tuple[Prefix, ...] | bytes, ctx: Context) -> bytes:
+    if isinstance(nlri, bytes | bytearray):
+        return bytes(nlri)
+    return encode_prefixes(nlri, family in ctx.add_path)
+
+
+def _nlri_json(nlri: tuple[Prefix, ...] | bytes) -> Any:
+    if isinstance(nlri, bytes | bytearray):
+        return {"raw": bytes(nlri).hex()}
+    return [p.to_json() for p in nlri]
+
+
+def next_hop_addresses(afi: int, safi: int, raw: bytes) -> tuple[IPAddress, ...]:
+    """Interpret a next-hop field: IPv4, IPv6, IPv6 global + link-local, and the VPN forms that
+    put an 8-octet (zero) route distinguisher before each address. Unknown shapes give ()."""
+    n = len(raw)
+    if n == 4:
+        return (ipaddress.IPv4Address(raw),)
+    if n == 16:
+        return (ipaddress.IPv6Address(raw),)
+    if n == 32:
+        return (ipaddress.IPv6Address(raw[:16]), ipaddress.IPv6Address(raw[16:]))
+    if n == 12:
+        return (ipaddress.IPv4Address(raw[8:]),)
+    if n == 24:
+        return (ipaddress.IPv6Address(raw[8:]),)
+    if n == 48:
+        return (ipaddress.IPv6Address(raw[8:24]), ipaddress.IPv6Address(raw[32:]))
+    return ()
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class MpReachNlri(PathAttribute):
+    """MP_REACH_NLRI; ``next_hop`` is the raw field, :attr:`next_hops` its addresses."""
+
+    TYPE_CODE: ClassVar[int] = 14
+    NAME: ClassVar[str] = "MP_REACH_NLRI"
+    DEFAULT_FLAGS: ClassVar[int] = OPTIONAL
+    MALFORMED_ACTION: ClassVar[Action] = Action.SESSION_RESET
+
+    afi: int
+    safi: int
+    next_hop: bytes
+    nlri: tuple[Prefix, ...] | bytes = ()
+    reserved: int = 0
+    flags: int = OPTIONAL
+
+    @classmethod
+    def build(
+        cls,
+        family: Family,
+        next_hops: tuple[IPAddress, ...] | list[IPAddress],
+        nlri: tuple[Prefix, ...] | list[Prefix],
+    ) -> MpReachNlri:
+        """From addresses: one IPv4 or IPv6 address, or IPv6 global + link-local."""
+        raw = b"".join(a.packed for a in next_hops)
+        return cls(family.afi, family.safi, raw, tuple(nlri))
+
+    @property
+    def family(self) -> Family:
+        return Family(self.afi, self.safi)
+
+    @property
+    def next_hops(self) -> tuple[IPAddress, ...]:
+        return next_hop_addresses(self.afi, self.safi, self.next_hop)
+
+    @classmethod
+    def decode_value(cls, value: bytes, flags: int, ctx: Context) -> MpReachNlri:
+        n = len(value)
+        if n < 5:
+            raise AttributeMalformed(f"MP_REACH_NLRI needs at least 5 octets, got {n}")
+        afi = int.from_bytes(value[0:2], "big")
+        safi = value[2]
+        nhlen = value[3]
+        if 4 + nhlen + 1 > n:
+            raise AttributeMalformed(
+                f"MP_REACH_NLRI next hop length {nhlen} runs past the attribute ({n} octets)"
+            )
+        family = Family(afi, safi)
+        allowed = _NH_LENGTHS.get(afi) if family in PREFIX_FAMILIES else None
+        if allowed is not None and nhlen not in allowed:
+            raise AttributeMalformed(
+                f"MP_REACH_NLRI next hop length {nhlen} is not valid for {family}"
+                f" (expected one of {', '.join(map(str, allowed))})"
+            )
+        next_hop = bytes(value[4 : 4 + nhlen])
+        reserved = value[4 + nhlen]
+        nlri = _decode_nlri(family, value[5 + nhlen :], ctx, f"MP_REACH_NLRI({family}).nlri")
+        return cls(afi, safi, next_hop, nlri, reserved, flags)
+
+    @classmethod
+    def decode_abbreviated(cls, value: bytes, family: Family, flags: int) -> MpReachNlri:
+        """The TABLE_DUMP_V2 form (RFC 6396 section 4.3.4): next-hop length and next hop only."""
+        if not value or 1 + value[0] > len(value):
+            raise AttributeMalformed("abbreviated MP_REACH_NLRI next hop runs past the attribute")
+        return cls(family.afi, family.safi, bytes(value[1 : 1 + value[0]]), (), 0, flags)
+
+    def encode_value(self, ctx: Context) -> bytes:
+        family = Family(self.afi, self.safi)
+        return (
+            self.afi.to_bytes(2, "big")
+            + bytes((self.safi, len(self.next_hop)))
+            + self.next_hop
+            + bytes((self.reserved,))
+            + _encode_nlri(family, self.nlri, ctx)
+        )
+
+    def json_value(self) -> Any:
+        out: dict[str, Any] = {
+            "afi": afi_text(self.afi),
+            "safi": safi_text(self.safi),
+            "next_hop": [str(a) for a in self.next_hops] or self.next_hop.hex(),
+            "nlri": _nlri_json(self.nlri),
+        }
+        if self.reserved:
+            out["reserved"] = self.reserved
+        return out
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class MpUnreachNlri(PathAttribute):
+    TYPE_CODE: ClassVar[int] = 15
+    NAME: ClassVar[str] = "MP_UNREACH_NLRI"
+    DEFAULT_FLAGS: ClassVar[int] = OPTIONAL
+    MALFORMED_ACTION: ClassVar[Action] = Action.SESSION_RESET
+
+    afi: int
+    safi: int
+    withdrawn: tuple[Prefix, ...] | bytes = ()
+    flags: int = OPTIONAL
+
+    @property
+    def family(self) -> Family:
+        return Family(self.afi, self.safi)
+
+    @classmethod
+    def decode_value(cls, value: bytes, flags: int, ctx: Context) -> MpUnreachNlri:
+        if len(value) < 3:
+            raise AttributeMalformed(f"MP_UNREACH_NLRI needs at least 3 octets, got {len(value)}")
+        afi = int.from_bytes(value[0:2], "big")
+        safi = value[2]
+        family = Family(afi, safi)
+        withdrawn = _decode_nlri(family, value[3:], ctx, f"MP_UNREACH_NLRI({family}).withdrawn")
+        return cls(afi, safi, withdrawn, flags)
+
+    def encode_value(self, ctx: Context) -> bytes:
+        family = Family(self.afi, self.safi)
+        return (
+            self.afi.to_bytes(2, "big")
+            + bytes((self.safi,))
+            + _encode_nlri(family, self.withdrawn, ctx)
+        )
+
+    def json_value(self) -> Any:
+        return {
+            "afi": afi_text(self.afi),
+            "safi": safi_text(self.safi),
+            "withdrawn": _nlri_json(self.withdrawn),
+        }

@@ -1,0 +1,376 @@
+"""The UPDATE message: framing of withdrawn routes, the attribute section and NLRI, and the
+RFC 7606 rules that decide whether a bad UPDATE resets the session or only loses some routes.
+
+Decoding is the hot path of a full-table transfer. Peers repeat the same attribute values across
+thousands of UPDATEs, so decoded attributes (immutable) are shared through an
+:class:`AttributeCache` keyed by their exact bytes; MP_REACH/MP_UNREACH carry NLRI and are never
+cached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from . import aspath as _aspath  # noqa: F401  (registers AS_PATH / AS4_PATH)
+from . import communities as _communities  # noqa: F401  (registers the community attributes)
+from .attribute import (
+    ATTRIBUTE_CLASSES,
+    EXTENDED_LENGTH,
+    OPTIONAL,
+    TRANSITIVE,
+    AttributeMalformed,
+    PathAttribute,
+    UnknownAttribute,
+)
+from .attributes import LocalPref, NextHop, Origin
+from .errors import Action, DecodeError, ErrorCode, UpdateSubcode, update_error
+from .family import IPV4_UNICAST, DEFAULT_CONTEXT, Context, Family
+from .message import UPDATE, Message
+from .mpnlri import MpReachNlri, MpUnreachNlri
+from .prefix import Prefix, decode_prefixes, encode_prefixes
+
+_MP_REACH = 14
+_MP_UNREACH = 15
+_WELL_KNOWN_FLAGS_MASK = OPTIONAL | TRANSITIVE
+
+
+class AttributeCache:
+    """Decoded attributes by their exact wire bytes (bounded; cleared when full).
+
+    Safe to share between sessions: decoded attributes are immutable and the key includes the
+    AS width for the attributes whose value depends on it.
+    """
+
+    __slots__ = ("_as2", "_as4", "limit")
+
+    def __init__(self, limit: int = 200_000) -> None:
+        self.limit = limit
+        self._as2: dict[bytes, PathAttribute] = {}
+        self._as4: dict[bytes, PathAttribute] = {}
+
+    def table(self, asn4: bool) -> dict[bytes, PathAttribute]:
+        t = self._as4 if asn4 else self._as2
+        if len(t) >= self.limit:
+            t.clear()
+        return t
+
+    def __len__(self) -> int:
+        return len(self._as2) + len(self._as4)
+
+
+@dataclass(frozen=True, slots=True)
+class Update(Message):
+    """An UPDATE. ``withdrawn`` and ``nlri`` are the IPv4 unicast fields; other families travel
+    in the MP_REACH_NLRI / MP_UNREACH_NLRI attributes. Attributes stay in wire order."""
+
+    TYPE: ClassVar[int] = UPDATE
+
+    withdrawn: tuple[Prefix, ...] = ()
+    attributes: tuple[PathAttribute, ...] = ()
+    nlri: tuple[Prefix, ...] = ()
+
+    # --- access ---------------------------------------------------------------------------------
+
+    def get(self, type_code: int) -> PathAttribute | None:
+        for a in self.attributes:
+            if a.type_code == type_code:
+                return a
+        return None
+
+    @property
+    def mp_reach(self) -> MpReachNlri | None:
+        a = self.get(_MP_REACH)
+        return a if isinstance(a, MpReachNlri) else None
+
+    @property
+    def mp_unreach(self) -> MpUnreachNlri | None:
+        a = self.get(_MP_UNREACH)
+        return a if isinstance(a, MpUnreachNlri) else None
+
+    def end_of_rib(self) -> Family | None:
+        """The family this UPDATE marks the End-of-RIB for (RFC 4724 section 2), else None."""
+        if self.withdrawn or self.nlri:
+            return None
+        if not self.attributes:
+            return IPV4_UNICAST
+        if len(self.attributes) == 1:
+            a = self.attributes[0]
+            if isinstance(a, MpUnreachNlri) and not a.withdrawn:
+                return a.family
+        return None
+
+    @classmethod
+    def end_of_rib_marker(cls, family: Family) -> Update:
+        if family == IPV4_UNICAST:
+            return cls()
+        return cls(attributes=(MpUnreachNlri(family.afi, family.safi, ()),))
+
+    def path_attributes(self) -> tuple[PathAttribute, ...]:
+        """The attributes that describe the announced routes (MP_REACH/UNREACH left out)."""
+        return tuple(a for a in self.attributes if a.type_code not in (_MP_REACH, _MP_UNREACH))
+
+    def announced(self) -> Iterator[tuple[Family, Prefix | bytes]]:
+        """Every announced route: IPv4 NLRI, then MP_REACH NLRI (raw bytes for families whose
+        NLRI is not decoded)."""
+        for p in self.nlri:
+            yield IPV4_UNICAST, p
+        mp = self.mp_reach
+        if mp is not None:
+            fam = mp.family
+            if isinstance(mp.nlri, bytes):
+                if mp.nlri:
+                    yield fam, mp.nlri
+            else:
+                for p in mp.nlri:
+                    yield fam, p
+
+    def withdrawals(self) -> Iterator[tuple[Family, Prefix | bytes]]:
+        for p in self.withdrawn:
+            yield IPV4_UNICAST, p
+        mp = self.mp_unreach
+        if mp is not None:
+            fam = mp.family
+            if isinstance(mp.withdrawn, bytes):
+                if mp.withdrawn:
+                    yield fam, mp.withdrawn
+            else:
+                for p in mp.withdrawn:
+                    yield fam, p
+
+    # --- codec ----------------------------------------------------------------------------------
+
+    @classmethod
+    def decode_body(
+        cls, body: bytes, ctx: Context = DEFAULT_CONTEXT, cache: AttributeCache | None = None
+    ) -> Update:
+        return decode_update(body, ctx, cache)
+
+    def encode_body(self, ctx: Context) -> bytes:
+        add4 = IPV4_UNICAST in ctx.add_path
+        w = encode_prefixes(self.withdrawn, add4)
+        a = b"".join([attr.encode(ctx) for attr in self.attributes])
+        return (
+            len(w).to_bytes(2, "big")
+            + w
+            + len(a).to_bytes(2, "big")
+            + a
+            + encode_prefixes(self.nlri, add4)
+        )
+
+    def json_body(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.withdrawn:
+            out["withdrawn"] = [p.to_json() for p in self.withdrawn]
+        out["attributes"] = [a.to_json() for a in self.attributes]
+        if self.nlri:
+            out["nlri"] = [p.to_json() for p in self.nlri]
+        eor = self.end_of_rib()
+        if eor is not None:
+            out["end_of_rib"] = str(eor)
+        return out
+
+
+def _malformed_list(reason: str, field: str, data: bytes = b"") -> DecodeError:
+    return update_error(
+        UpdateSubcode.MALFORMED_ATTRIBUTE_LIST, reason, field, Action.SESSION_RESET, data
+    )
+
+
+def decode_update(
+    body: bytes, ctx: Context = DEFAULT_CONTEXT, cache: AttributeCache | None = None
+) -> Update:
+    """Decode an UPDATE body (after the 19-octet header).
+
+    Raises :class:`DecodeError`. When the error's action is treat-as-withdraw or attribute-discard
+    the error carries ``update``: the message with the bad attributes left out.
+    """
+    n = len(body)
+    if n < 4:
+        raise _malformed_list(f"UPDATE body of {n} octets is shorter than 4", "update")
+    wlen = (body[0] << 8) | body[1]
+    if 2 + wlen + 2 > n:
+        raise _malformed_list(
+            f"withdrawn routes length {wlen} runs past the message ({n - 4} octets left)",
+            "update.withdrawn_length",
+        )
+    add4 = IPV4_UNICAST in ctx.add_path
+    withdrawn = (
+        decode_prefixes(body[2 : 2 + wlen], 1, add4, "update.withdrawn") if wlen else ()
+    )
+    apos = 4 + wlen
+    alen = (body[apos - 2] << 8) | body[apos - 1]
+    aend = apos + alen
+    if aend > n:
+        raise _malformed_list(
+            f"total path attribute length {alen} runs past the message ({n - apos} octets left)",
+            "update.attributes_length",
+        )
+    nlri = decode_prefixes(body[aend:], 1, add4, "update.nlri") if aend < n else ()
+    if not alen:
+        if nlri:
+            raise DecodeError(
+                ErrorCode.UPDATE_MESSAGE,
+                UpdateSubcode.MISSING_WELL_KNOWN_ATTRIBUTE,
+                "NLRI without path attributes: ORIGIN is missing",
+                field="update.attributes",
+                data=b"\x01",
+                action=Action.TREAT_AS_WITHDRAW,
+                update=Update(withdrawn, (), nlri),
+            )
+        return Update(withdrawn, (), nlri)
+
+    attrs, error = _decode_attributes(body, apos, aend, ctx, cache)
+    if error is None or error.action < Action.SESSION_RESET:
+        codes = {a.type_code for a in attrs}
+        mp = None
+        if _MP_REACH in codes:
+            for a in attrs:
+                if isinstance(a, MpReachNlri):
+                    mp = a
+        if nlri or (mp is not None and mp.nlri):
+            missing = [c for c in (1, 2) if c not in codes]
+            if nlri and 3 not in codes:
+                missing.append(3)
+            if missing:
+                miss = update_error(
+                    UpdateSubcode.MISSING_WELL_KNOWN_ATTRIBUTE,
+                    "missing well-known attribute "
+                    + ", ".join({1: "ORIGIN", 2: "AS_PATH", 3: "NEXT_HOP"}[c] for c in missing),
+                    "update.attributes",
+                    Action.TREAT_AS_WITHDRAW,
+                    bytes((missing[0],)),
+                )
+                if error is None or miss.action > error.action:
+                    error = miss
+    if error is not None:
+        if error.action < Action.SESSION_RESET:
+            error.update = Update(withdrawn, tuple(attrs), nlri)
+        raise error
+    return Update(withdrawn, tuple(attrs), nlri)
+
+
+def _decode_attributes(
+    body: bytes, i: int, end: int, ctx: Context, cache: AttributeCache | None
+) -> tuple[list[PathAttribute], DecodeError | None]:
+    """Decode the attribute section ``body[i:end]``; return the good attributes and the most
+    severe error (RFC 7606 section 3: keep going so a worse error later wins)."""
+    attrs: list[PathAttribute] = []
+    seen: set[int] = set()
+    worst: DecodeError | None = None
+    table = cache.table(ctx.asn4) if cache is not None else None
+    classes = ATTRIBUTE_CLASSES
+    index = 0
+    while i < end:
+        where = f"update.attributes[{index}]"
+        if end - i < 3 or (body[i] & EXTENDED_LENGTH and end - i < 4):
+            err = update_error(
+                UpdateSubcode.MALFORMED_ATTRIBUTE_LIST,
+                f"{end - i} octets left: too few for an attribute header",
+                where,
+                Action.TREAT_AS_WITHDRAW,
+            )
+            return attrs, _worse(worst, err)
+        flags = body[i]
+        code = body[i + 1]
+        if flags & EXTENDED_LENGTH:
+            vlen = (body[i + 2] << 8) | body[i + 3]
+            vstart = i + 4
+        else:
+            vlen = body[i + 2]
+            vstart = i + 3
+        vend = vstart + vlen
+        name = classes[code].NAME if code in classes else f"type {code}"
+        where = f"update.attributes[{index}]({name})"
+        if vend > end:
+            # RFC 7606 section 4: rely on the total attribute length to find the NLRI
+            err = update_error(
+                UpdateSubcode.ATTRIBUTE_LENGTH_ERROR,
+                f"value length {vlen} runs past the attribute section ({end - vstart} octets left)",
+                where,
+                Action.TREAT_AS_WITHDRAW,
+                body[i:end],
+            )
+            return attrs, _worse(worst, err)
+        raw = body[i:vend]
+        i = vend
+        index += 1
+        if code in seen:
+            if code in (_MP_REACH, _MP_UNREACH):
+                return attrs, _malformed_list(f"{name} appears more than once", where, raw)
+            continue  # RFC 7606 section 3g: later copies of any other attribute are discarded
+        seen.add(code)
+        if table is not None and code != _MP_REACH and code != _MP_UNREACH:
+            hit = table.get(raw)
+            if hit is not None:
+                attrs.append(hit)
+                continue
+        cls = classes.get(code)
+        if cls is None:
+            if not flags & OPTIONAL:
+                return attrs, update_error(
+                    UpdateSubcode.UNRECOGNIZED_WELL_KNOWN_ATTRIBUTE,
+                    f"well-known attribute type {code} is not recognised",
+                    where,
+                    Action.SESSION_RESET,
+                    raw,
+                )
+            attr: PathAttribute = UnknownAttribute(code, raw[len(raw) - vlen :], flags)
+        else:
+            action = cls.MALFORMED_ACTION
+            if cls is LocalPref and not ctx.ibgp:
+                action = Action.ATTRIBUTE_DISCARD
+            if (flags & _WELL_KNOWN_FLAGS_MASK) != (cls.DEFAULT_FLAGS & _WELL_KNOWN_FLAGS_MASK):
+                err = update_error(
+                    UpdateSubcode.ATTRIBUTE_FLAGS_ERROR,
+                    f"flags 0x{flags:02x} conflict with {name}'s"
+                    f" (optional={bool(cls.DEFAULT_FLAGS & OPTIONAL)},"
+                    f" transitive={bool(cls.DEFAULT_FLAGS & TRANSITIVE)})",
+                    where,
+                    action,
+                    raw,
+                )
+                worst = _worse(worst, err)
+                if err.action == Action.SESSION_RESET:
+                    return attrs, worst
+                continue
+            try:
+                attr = cls.decode_value(raw[len(raw) - vlen :], flags, ctx)
+            except AttributeMalformed as e:
+                err = update_error(e.subcode, e.reason, where, action, raw)
+                worst = _worse(worst, err)
+                if err.action == Action.SESSION_RESET:
+                    return attrs, worst
+                continue
+            if table is not None and code != _MP_REACH and code != _MP_UNREACH:
+                table[raw] = attr
+        attrs.append(attr)
+    return attrs, worst
+
+
+def _worse(a: DecodeError | None, b: DecodeError) -> DecodeError:
+    return b if a is None or b.action > a.action else a
+
+
+def build_update(
+    *,
+    nlri: tuple[Prefix, ...] | list[Prefix] = (),
+    withdrawn: tuple[Prefix, ...] | list[Prefix] = (),
+    attributes: tuple[PathAttribute, ...] | list[PathAttribute] = (),
+) -> Update:
+    """An UPDATE with attributes sorted by type code (RFC 4271 section 5 recommends it)."""
+    return Update(
+        tuple(withdrawn), tuple(sorted(attributes, key=lambda a: a.type_code)), tuple(nlri)
+    )
+
+
+__all__ = [
+    "AttributeCache",
+    "LocalPref",
+    "NextHop",
+    "Origin",
+    "Update",
+    "build_update",
+    "decode_update",
+]
