@@ -199,6 +199,7 @@ __all__ = [
     "decode_body",
     "decode_message",
     "decode_prefixes",
+    "decode_update",
     "encode_prefixes",
     "merge_as4_aggregator",
     "merge_as4_path",

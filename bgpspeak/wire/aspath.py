@@ -74,9 +74,7 @@ def _decode_segments(value: bytes, width: int, name: str) -> tuple[AsPathSegment
             )
         seg = value[i + 2 : end]
         if width == 4:
-            asns = tuple(
-                int.from_bytes(seg[j : j + 4], "big") for j in range(0, count * 4, 4)
-            )
+            asns = tuple(int.from_bytes(seg[j : j + 4], "big") for j in range(0, count * 4, 4))
         else:
             asns = tuple(int.from_bytes(seg[j : j + 2], "big") for j in range(0, count * 2, 2))
         segments.append(AsPathSegment(stype, asns))
@@ -116,12 +114,15 @@ class AsPath(PathAttribute):
 
     @classmethod
     def parse(cls, text: str) -> AsPath:
-        """``'65001 65002 {65010 65011}'``: ``{}`` AS_SET, ``()`` confed sequence, ``[]`` confed set."""
+        """``'65001 65002 {65010 65011}'``: ``{}`` is an AS_SET, ``()`` a confederation
+        sequence, ``[]`` a confederation set."""
         segments: list[AsPathSegment] = []
         closing = {"{": ("}", AS_SET), "(": (")", AS_CONFED_SEQUENCE), "[": ("]", AS_CONFED_SET)}
         seq: list[int] = []
-        tokens = text.replace("{", " { ").replace("}", " } ").replace("(", " ( ")
-        tokens = tokens.replace(")", " ) ").replace("[", " [ ").replace("]", " ] ").split()
+        spaced = text
+        for ch in "{}()[]":
+            spaced = spaced.replace(ch, f" {ch} ")
+        tokens = spaced.split()
         i = 0
         while i < len(tokens):
             tok = tokens[i]
@@ -134,7 +135,9 @@ class AsPath(PathAttribute):
                     j = tokens.index(end, i)
                 except ValueError:
                     raise ValueError(f"AS path {text!r}: {tok!r} is not closed") from None
-                segments.append(AsPathSegment(stype, tuple(_asn(t, text) for t in tokens[i + 1 : j])))
+                segments.append(
+                    AsPathSegment(stype, tuple(_asn(t, text) for t in tokens[i + 1 : j]))
+                )
                 i = j + 1
                 continue
             seq.append(_asn(tok, text))
@@ -182,7 +185,11 @@ class AsPath(PathAttribute):
         return None
 
     def prepend(self, asn: int, count: int = 1) -> AsPath:
-        if self.segments and self.segments[0].type == AS_SEQUENCE and len(self.segments[0].asns) + count <= 255:
+        if (
+            self.segments
+            and self.segments[0].type == AS_SEQUENCE
+            and len(self.segments[0].asns) + count <= 255
+        ):
             first = AsPathSegment(AS_SEQUENCE, (asn,) * count + self.segments[0].asns)
             return type(self)((first, *self.segments[1:]), self.flags)
         return type(self)((AsPathSegment(AS_SEQUENCE, (asn,) * count), *self.segments), self.flags)

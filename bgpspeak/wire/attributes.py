@@ -252,9 +252,7 @@ class ClusterList(PathAttribute):
     @classmethod
     def decode_value(cls, value: bytes, flags: int, ctx: Context) -> ClusterList:
         if len(value) % 4:
-            raise AttributeMalformed(
-                f"CLUSTER_LIST length {len(value)} is not a multiple of 4"
-            )
+            raise AttributeMalformed(f"CLUSTER_LIST length {len(value)} is not a multiple of 4")
         return cls(tuple(IPv4Address(value[i : i + 4]) for i in range(0, len(value), 4)), flags)
 
     def encode_value(self, ctx: Context) -> bytes:

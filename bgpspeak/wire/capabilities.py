@@ -180,18 +180,25 @@ class ExtendedNextHop(Capability):
     @classmethod
     def decode_value(cls, value: bytes) -> ExtendedNextHop:
         if len(value) % 6:
-            raise CapabilityMalformed(f"EXTENDED_NEXT_HOP length {len(value)} is not a multiple of 6")
+            raise CapabilityMalformed(
+                f"EXTENDED_NEXT_HOP length {len(value)} is not a multiple of 6"
+            )
         fb = int.from_bytes
         return cls(
             tuple(
-                ExtendedNextHopEntry(fb(value[i : i + 2], "big"), fb(value[i + 2 : i + 4], "big"), fb(value[i + 4 : i + 6], "big"))
+                ExtendedNextHopEntry(
+                    fb(value[i : i + 2], "big"),
+                    fb(value[i + 2 : i + 4], "big"),
+                    fb(value[i + 4 : i + 6], "big"),
+                )
                 for i in range(0, len(value), 6)
             )
         )
 
     def encode_value(self) -> bytes:
         return b"".join(
-            a.to_bytes(2, "big") + s.to_bytes(2, "big") + n.to_bytes(2, "big") for a, s, n in self.entries
+            a.to_bytes(2, "big") + s.to_bytes(2, "big") + n.to_bytes(2, "big")
+            for a, s, n in self.entries
         )
 
     def json_value(self) -> Any:
@@ -275,7 +282,9 @@ class GracefulRestart(Capability):
             )
         head = int.from_bytes(value[:2], "big")
         fams = tuple(
-            GracefulRestartFamily(int.from_bytes(value[i : i + 2], "big"), value[i + 2], value[i + 3])
+            GracefulRestartFamily(
+                int.from_bytes(value[i : i + 2], "big"), value[i + 2], value[i + 3]
+            )
             for i in range(2, len(value), 4)
         )
         return cls(head >> 12, head & 0xFFF, fams)
@@ -404,7 +413,8 @@ class LongLivedGracefulRestart(Capability):
 
     def encode_value(self) -> bytes:
         return b"".join(
-            a.to_bytes(2, "big") + bytes((s, f)) + t.to_bytes(3, "big") for a, s, f, t in self.families
+            a.to_bytes(2, "big") + bytes((s, f)) + t.to_bytes(3, "big")
+            for a, s, f, t in self.families
         )
 
     def json_value(self) -> Any:

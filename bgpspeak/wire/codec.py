@@ -64,9 +64,7 @@ class StreamDecoder:
     the stream can go on (the session decides whether it does, from ``error.action``).
     """
 
-    def __init__(
-        self, ctx: Context = DEFAULT_CONTEXT, cache: AttributeCache | None = None
-    ) -> None:
+    def __init__(self, ctx: Context = DEFAULT_CONTEXT, cache: AttributeCache | None = None) -> None:
         self.ctx = ctx
         self.cache = cache if cache is not None else AttributeCache()
         self._buf = bytearray()

@@ -7,6 +7,7 @@ hashable, and exactly what goes back on the wire. Text forms are for configs and
 from __future__ import annotations
 
 import ipaddress
+import struct
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -105,15 +106,14 @@ _EXT_NAMES = {
 
 def ext_community_text(value: int) -> str:
     """A readable form of the common kinds (``target:65000:100``, ``origin:192.0.2.1:7``,
-    ``link-bandwidth:65000:1e+09``, ``encap:8``, ``rate-limit:0``...), else ``0x`` + 16 hex digits."""
+    ``link-bandwidth:65000:1e+09``, ``encap:8``, ``rate-limit:0``...), else ``0x`` and 16 hex
+    digits."""
     t = (value >> 56) & 0xFF
     st = (value >> 48) & 0xFF
     low48 = value & 0xFFFFFFFFFFFF
     name = _EXT_NAMES.get((t, st))
     if t in (0x00, 0x40) and st == 0x04:
         asn = low48 >> 32
-        import struct
-
         bw = struct.unpack("!f", (low48 & 0xFFFFFFFF).to_bytes(4, "big"))[0]
         return f"link-bandwidth:{asn}:{bw:g}"
     if name and t in (0x00, 0x40):
@@ -127,8 +127,6 @@ def ext_community_text(value: int) -> str:
     if t == 0x06 and st == 0x00:  # EVPN MAC mobility
         return f"mac-mobility:{low48 & 0xFFFFFFFF}"
     if t == 0x80 and st == 0x06:
-        import struct
-
         rate = struct.unpack("!f", (low48 & 0xFFFFFFFF).to_bytes(4, "big"))[0]
         return f"rate-limit:{rate:g}"
     if t == 0x80 and st == 0x07:
@@ -224,7 +222,11 @@ class LargeCommunities(PathAttribute):
         fb = int.from_bytes
         return cls(
             tuple(
-                (fb(value[i : i + 4], "big"), fb(value[i + 4 : i + 8], "big"), fb(value[i + 8 : i + 12], "big"))
+                (
+                    fb(value[i : i + 4], "big"),
+                    fb(value[i + 4 : i + 8], "big"),
+                    fb(value[i + 8 : i + 12], "big"),
+                )
                 for i in range(0, n, 12)
             ),
             flags,
@@ -232,7 +234,8 @@ class LargeCommunities(PathAttribute):
 
     def encode_value(self, ctx: Context) -> bytes:
         return b"".join(
-            a.to_bytes(4, "big") + b.to_bytes(4, "big") + c.to_bytes(4, "big") for a, b, c in self.values
+            a.to_bytes(4, "big") + b.to_bytes(4, "big") + c.to_bytes(4, "big")
+            for a, b, c in self.values
         )
 
     def json_value(self) -> Any:

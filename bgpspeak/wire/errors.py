@@ -203,16 +203,16 @@ class DecodeError(BGPError):
         return out
 
 
-def header_error(subcode: HeaderSubcode, reason: str, data: bytes = b"") -> DecodeError:
+def header_error(subcode: int, reason: str, data: bytes = b"") -> DecodeError:
     return DecodeError(ErrorCode.MESSAGE_HEADER, subcode, reason, field="header", data=data)
 
 
-def open_error(subcode: OpenSubcode, reason: str, field: str, data: bytes = b"") -> DecodeError:
+def open_error(subcode: int, reason: str, field: str, data: bytes = b"") -> DecodeError:
     return DecodeError(ErrorCode.OPEN_MESSAGE, subcode, reason, field=field, data=data)
 
 
 def update_error(
-    subcode: UpdateSubcode,
+    subcode: int,
     reason: str,
     field: str,
     action: Action,

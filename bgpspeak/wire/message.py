@@ -53,7 +53,11 @@ class Message:
     def encode(self, ctx: Context = DEFAULT_CONTEXT) -> bytes:
         body = self.encode_body(ctx)
         length = HEADER_LENGTH + len(body)
-        limit = ctx.max_message_length if self.TYPE in (UPDATE, ROUTE_REFRESH, NOTIFICATION) else MAX_LENGTH
+        limit = (
+            ctx.max_message_length
+            if self.TYPE in (UPDATE, ROUTE_REFRESH, NOTIFICATION)
+            else MAX_LENGTH
+        )
         if length > limit:
             raise ValueError(
                 f"{TYPE_NAMES[self.TYPE].upper()} of {length} octets exceeds the maximum {limit}"

@@ -31,7 +31,9 @@ def _decode_nlri(
         return decode_prefixes(data, family.afi, family in ctx.add_path, what)
     except DecodeError as e:
         # RFC 7606 section 5.3 / 7.11: NLRI that cannot be parsed cannot be withdrawn either.
-        raise AttributeMalformed(f"{what}: {e.reason}", UpdateSubcode.OPTIONAL_ATTRIBUTE_ERROR) from None
+        raise AttributeMalformed(
+            f"{what}: {e.reason}", UpdateSubcode.OPTIONAL_ATTRIBUTE_ERROR
+        ) from None
 
 
 def _encode_nlri(family: Family, nlri: tuple[Prefix, ...] | bytes, ctx: Context) -> bytes:

@@ -97,7 +97,10 @@ class Open(Message):
     @property
     def capabilities(self) -> tuple[Capability, ...]:
         return tuple(
-            c for p in self.parameters if isinstance(p, CapabilitiesParameter) for c in p.capabilities
+            c
+            for p in self.parameters
+            if isinstance(p, CapabilitiesParameter)
+            for c in p.capabilities
         )
 
     def capability(self, code: int) -> Capability | None:
@@ -116,7 +119,9 @@ class Open(Message):
     def decode_body(cls, body: bytes, ctx: Context | None = None) -> Open:
         n = len(body)
         if n < 10:
-            raise open_error(OpenSubcode.UNSPECIFIC, f"OPEN body of {n} octets is shorter than 10", "open")
+            raise open_error(
+                OpenSubcode.UNSPECIFIC, f"OPEN body of {n} octets is shorter than 10", "open"
+            )
         version = body[0]
         asn = int.from_bytes(body[1:3], "big")
         hold = int.from_bytes(body[3:5], "big")
@@ -124,7 +129,11 @@ class Open(Message):
         optlen = body[9]
         pos = 10
         extended = False
-        if n > 10 and optlen == EXTENDED_PARAMETERS_MARKER and body[10] == EXTENDED_PARAMETERS_MARKER:
+        if (
+            n > 10
+            and optlen == EXTENDED_PARAMETERS_MARKER
+            and body[10] == EXTENDED_PARAMETERS_MARKER
+        ):
             # RFC 9072: 255, 255 (Non-Ext OP Type), then a 2-octet length
             if n < 13:
                 raise open_error(
@@ -146,7 +155,9 @@ class Open(Message):
         while pos < n:
             where = f"open.parameters[{len(params)}]"
             if n - pos < hdr:
-                raise open_error(OpenSubcode.UNSPECIFIC, "optional parameter header is truncated", where)
+                raise open_error(
+                    OpenSubcode.UNSPECIFIC, "optional parameter header is truncated", where
+                )
             ptype = body[pos]
             plen = int.from_bytes(body[pos + 1 : pos + hdr], "big")
             start = pos + hdr
@@ -173,7 +184,9 @@ class Open(Message):
         else:
             for t, v in encoded:
                 if len(v) > 255:
-                    raise ValueError(f"optional parameter {t} exceeds 255 octets: use extended_parameters")
+                    raise ValueError(
+                        f"optional parameter {t} exceeds 255 octets: use extended_parameters"
+                    )
             opt = b"".join(bytes((t, len(v))) + v for t, v in encoded)
             if len(opt) > 255:
                 raise ValueError("optional parameters exceed 255 octets: use extended_parameters")
@@ -198,7 +211,9 @@ class Open(Message):
         }
         other = [p for p in self.parameters if isinstance(p, UnknownParameter)]
         if other:
-            out["unknown_parameters"] = [{"type": p.param_type, "value": p.value.hex()} for p in other]
+            out["unknown_parameters"] = [
+                {"type": p.param_type, "value": p.value.hex()} for p in other
+            ]
         if self.extended_parameters:
             out["extended_parameters"] = True
         return out
@@ -224,7 +239,10 @@ def _decode_capabilities(value: bytes, where: str) -> tuple[Capability, ...]:
             caps.append(decode_capability(code, value[i + 2 : i + 2 + clen]))
         except CapabilityMalformed as e:
             raise open_error(
-                OpenSubcode.UNSPECIFIC, e.reason, f"{here}({capability_name(code)})", value[i : i + 2 + clen]
+                OpenSubcode.UNSPECIFIC,
+                e.reason,
+                f"{here}({capability_name(code)})",
+                value[i : i + 2 + clen],
             ) from None
         i += 2 + clen
     return tuple(caps)

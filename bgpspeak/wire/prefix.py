@@ -14,7 +14,10 @@ from .errors import Action, DecodeError, ErrorCode, UpdateSubcode
 
 _WIDTH = {1: 32, 2: 128}
 # _MASK[bits][length]: network mask for that prefix length
-_MASK = {bits: [((1 << bits) - 1) ^ ((1 << (bits - n)) - 1) for n in range(bits + 1)] for bits in (32, 128)}
+_MASK = {
+    bits: [((1 << bits) - 1) ^ ((1 << (bits - n)) - 1) for n in range(bits + 1)]
+    for bits in (32, 128)
+}
 
 
 class Prefix(NamedTuple):
@@ -111,7 +114,10 @@ def decode_prefixes(
         plen = data[i]
         if plen > bits:
             raise _nlri_error(
-                f"prefix length {plen} at offset {i} is longer than {bits} bits", field, data[i:], action
+                f"prefix length {plen} at offset {i} is longer than {bits} bits",
+                field,
+                data[i:],
+                action,
             )
         end = i + 1 + ((plen + 7) >> 3)
         if end > n:

@@ -28,7 +28,10 @@ class Keepalive(Message):
     def decode_body(cls, body: bytes, ctx: Context | None = None) -> Keepalive:
         if body:
             raise DecodeError(
-                ErrorCode.MESSAGE_HEADER, 2, f"KEEPALIVE has a {len(body)}-octet body", field="header.length"
+                ErrorCode.MESSAGE_HEADER,
+                2,
+                f"KEEPALIVE has a {len(body)}-octet body",
+                field="header.length",
             )
         return cls()
 
@@ -56,7 +59,10 @@ class Notification(Message):
         """A Cease; administrative shutdown and reset carry ``message`` (RFC 9003: at most 255
         octets of UTF-8, cut at a character boundary)."""
         data = b""
-        if message and subcode in (CeaseSubcode.ADMINISTRATIVE_SHUTDOWN, CeaseSubcode.ADMINISTRATIVE_RESET):
+        if message and subcode in (
+            CeaseSubcode.ADMINISTRATIVE_SHUTDOWN,
+            CeaseSubcode.ADMINISTRATIVE_RESET,
+        ):
             raw = message.encode("utf-8")[:MAX_SHUTDOWN_MESSAGE]
             raw = raw.decode("utf-8", "ignore").encode("utf-8")
             data = bytes((len(raw),)) + raw
@@ -80,7 +86,10 @@ class Notification(Message):
     def decode_body(cls, body: bytes, ctx: Context | None = None) -> Notification:
         if len(body) < 2:
             raise DecodeError(
-                ErrorCode.MESSAGE_HEADER, 2, "NOTIFICATION body is shorter than 2 octets", field="header.length"
+                ErrorCode.MESSAGE_HEADER,
+                2,
+                "NOTIFICATION body is shorter than 2 octets",
+                field="header.length",
             )
         return cls(body[0], body[1], bytes(body[2:]))
 
@@ -128,7 +137,10 @@ class RouteRefresh(Message):
     def decode_body(cls, body: bytes, ctx: Context | None = None) -> RouteRefresh:
         if len(body) < 4:
             raise DecodeError(
-                ErrorCode.MESSAGE_HEADER, 2, "ROUTE-REFRESH body is shorter than 4 octets", field="header.length"
+                ErrorCode.MESSAGE_HEADER,
+                2,
+                "ROUTE-REFRESH body is shorter than 4 octets",
+                field="header.length",
             )
         subtype = body[2]
         if subtype in (REFRESH_BORR, REFRESH_EORR) and len(body) != 4:

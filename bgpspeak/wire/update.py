@@ -26,7 +26,7 @@ from .attribute import (
 )
 from .attributes import LocalPref, NextHop, Origin
 from .errors import Action, DecodeError, ErrorCode, UpdateSubcode, update_error
-from .family import IPV4_UNICAST, DEFAULT_CONTEXT, Context, Family
+from .family import DEFAULT_CONTEXT, IPV4_UNICAST, Context, Family
 from .message import UPDATE, Message
 from .mpnlri import MpReachNlri, MpUnreachNlri
 from .prefix import Prefix, decode_prefixes, encode_prefixes
@@ -196,9 +196,7 @@ def decode_update(
             "update.withdrawn_length",
         )
     add4 = IPV4_UNICAST in ctx.add_path
-    withdrawn = (
-        decode_prefixes(body[2 : 2 + wlen], 1, add4, "update.withdrawn") if wlen else ()
-    )
+    withdrawn = decode_prefixes(body[2 : 2 + wlen], 1, add4, "update.withdrawn") if wlen else ()
     apos = 4 + wlen
     alen = (body[apos - 2] << 8) | body[apos - 1]
     aend = apos + alen
