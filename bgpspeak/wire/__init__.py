@@ -103,7 +103,7 @@ from .mpnlri import MpReachNlri, MpUnreachNlri
 from .open import CapabilitiesParameter, Open, UnknownParameter
 from .prefix import Prefix, decode_prefixes, encode_prefixes
 from .simple_messages import Keepalive, Notification, RouteRefresh
-from .update import AttributeCache, Update, build_update, decode_update
+from .update import AttributeCache, Update, build_update, decode_path_attributes, decode_update
 
 __all__ = [
     "AFI",
@@ -198,6 +198,7 @@ __all__ = [
     "check_header",
     "decode_body",
     "decode_message",
+    "decode_path_attributes",
     "decode_prefixes",
     "decode_update",
     "encode_prefixes",

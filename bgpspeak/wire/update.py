@@ -249,8 +249,30 @@ def decode_update(
     return Update(withdrawn, tuple(attrs), nlri)
 
 
+def decode_path_attributes(
+    data: bytes,
+    ctx: Context = DEFAULT_CONTEXT,
+    rib_family: Family | None = None,
+    cache: AttributeCache | None = None,
+) -> tuple[PathAttribute, ...]:
+    """Decode a bare attribute section (MRT RIB entries, BMP). With ``rib_family`` set, an
+    MP_REACH_NLRI is read in the abbreviated TABLE_DUMP_V2 form (RFC 6396 section 4.3.4): next
+    hop only, for that family. Any malformed attribute raises :class:`DecodeError` whose
+    ``update`` holds the attributes that did decode."""
+    attrs, error = _decode_attributes(data, 0, len(data), ctx, cache, rib_family)
+    if error is not None:
+        error.update = Update((), tuple(attrs), ())
+        raise error
+    return tuple(attrs)
+
+
 def _decode_attributes(
-    body: bytes, i: int, end: int, ctx: Context, cache: AttributeCache | None
+    body: bytes,
+    i: int,
+    end: int,
+    ctx: Context,
+    cache: AttributeCache | None,
+    rib_family: Family | None = None,
 ) -> tuple[list[PathAttribute], DecodeError | None]:
     """Decode the attribute section ``body[i:end]``; return the good attributes and the most
     severe error (RFC 7606 section 3: keep going so a worse error later wins)."""
@@ -334,7 +356,10 @@ def _decode_attributes(
                     return attrs, worst
                 continue
             try:
-                attr = cls.decode_value(raw[len(raw) - vlen :], flags, ctx)
+                if rib_family is not None and code == _MP_REACH:
+                    attr = MpReachNlri.decode_abbreviated(raw[len(raw) - vlen :], rib_family, flags)
+                else:
+                    attr = cls.decode_value(raw[len(raw) - vlen :], flags, ctx)
             except AttributeMalformed as e:
                 err = update_error(e.subcode, e.reason, where, action, raw)
                 worst = _worse(worst, err)
@@ -370,5 +395,6 @@ __all__ = [
     "Origin",
     "Update",
     "build_update",
+    "decode_path_attributes",
     "decode_update",
 ]
