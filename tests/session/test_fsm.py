@@ -26,7 +26,6 @@ from bgpspeak.session import (
     SendMessage,
     Session,
     SessionDown,
-    SessionUp,
     Start,
     State,
     Stop,
@@ -151,7 +150,7 @@ INPUTS: dict[str, Callable[[], Input]] = {
     "write_resumed": WriteResumed,
 }
 
-I, C, A, S, O, E = (
+Id, Co, Ac, OS, OC, Es = (
     State.IDLE,
     State.CONNECT,
     State.ACTIVE,
@@ -161,24 +160,24 @@ I, C, A, S, O, E = (
 )
 # next state for every (state, input); "tick" is a tick far in the future (all timers due)
 EXPECTED: dict[State, dict[str, State]] = {
-    I: dict(start=C, stop=I, connected=I, failed=I, open=I, keepalive=I, update=I,
-            notification=I, refresh=I, garbage=I, tick=I, send=I, write_blocked=I,
-            write_resumed=I),
-    C: dict(start=C, stop=I, connected=S, failed=A, open=C, keepalive=C, update=C,
-            notification=C, refresh=C, garbage=C, tick=C, send=C, write_blocked=C,
-            write_resumed=C),
-    A: dict(start=A, stop=I, connected=S, failed=A, open=A, keepalive=A, update=A,
-            notification=A, refresh=A, garbage=A, tick=A, send=A, write_blocked=A,
-            write_resumed=A),
-    S: dict(start=S, stop=I, connected=S, failed=A, open=O, keepalive=I, update=I,
-            notification=I, refresh=I, garbage=I, tick=I, send=S, write_blocked=S,
-            write_resumed=S),
-    O: dict(start=O, stop=I, connected=O, failed=I, open=I, keepalive=E, update=I,
-            notification=I, refresh=I, garbage=I, tick=I, send=O, write_blocked=O,
-            write_resumed=O),
-    E: dict(start=E, stop=I, connected=E, failed=I, open=I, keepalive=E, update=E,
-            notification=I, refresh=E, garbage=I, tick=I, send=E, write_blocked=E,
-            write_resumed=E),
+    Id: dict(start=Co, stop=Id, connected=Id, failed=Id, open=Id, keepalive=Id, update=Id,
+            notification=Id, refresh=Id, garbage=Id, tick=Id, send=Id, write_blocked=Id,
+            write_resumed=Id),
+    Co: dict(start=Co, stop=Id, connected=OS, failed=Ac, open=Co, keepalive=Co, update=Co,
+            notification=Co, refresh=Co, garbage=Co, tick=Co, send=Co, write_blocked=Co,
+            write_resumed=Co),
+    Ac: dict(start=Ac, stop=Id, connected=OS, failed=Ac, open=Ac, keepalive=Ac, update=Ac,
+            notification=Ac, refresh=Ac, garbage=Ac, tick=Ac, send=Ac, write_blocked=Ac,
+            write_resumed=Ac),
+    OS: dict(start=OS, stop=Id, connected=OS, failed=Ac, open=OC, keepalive=Id, update=Id,
+            notification=Id, refresh=Id, garbage=Id, tick=Id, send=OS, write_blocked=OS,
+            write_resumed=OS),
+    OC: dict(start=OC, stop=Id, connected=OC, failed=Id, open=Id, keepalive=Es, update=Id,
+            notification=Id, refresh=Id, garbage=Id, tick=Id, send=OC, write_blocked=OC,
+            write_resumed=OC),
+    Es: dict(start=Es, stop=Id, connected=Es, failed=Id, open=Id, keepalive=Es, update=Es,
+            notification=Id, refresh=Es, garbage=Id, tick=Id, send=Es, write_blocked=Es,
+            write_resumed=Es),
 }  # fmt: skip
 
 
