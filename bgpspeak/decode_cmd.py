@@ -106,10 +106,10 @@ def decode_raw(stream: IO[bytes], ctx: Context, out: IO[str]) -> bool:
         if not chunk:
             break
     if decoder.buffered:
-        err = DecodeError(
+        tail = DecodeError(
             1, 2, f"stream ends inside a message ({decoder.buffered} octets left)", field="input"
         )
-        print(json.dumps(_error_object(err, None)), file=out)
+        print(json.dumps(_error_object(tail, None)), file=out)
         return False
     return True
 

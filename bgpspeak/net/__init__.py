@@ -1,0 +1,1 @@
+"""Socket-level helpers for the asyncio layer (Linux socket options BGP needs)."""
