@@ -471,6 +471,10 @@ class Session:
 
     def _notification(self, notification: Notification) -> None:
         self.counters.notifications_in += 1
+        self.counters.last_error = f"notification received: {notification}"
+        if self.state is not State.ESTABLISHED:
+            # an established session reports it in SessionDown; earlier it would go unseen
+            self._out.append(ProtocolError(None, self.counters.last_error))
         self._close(f"notification received: {notification}", notification, sent=False)
 
     def _update(self, body: bytes) -> None:

@@ -1,0 +1,593 @@
+"""The asyncio side of one neighbor: sockets, timers and the RIBs around the pure state machine.
+
+Kept thin on purpose: every protocol decision is the :class:`Session`'s; this module moves bytes,
+schedules the one timer each session asks for, resolves connection collisions (RFC 4271 section
+6.8), and keeps the Adj-RIB-In / Adj-RIB-Out in step with session events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import socket
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
+
+from .neighbor import Neighbor
+from .net.sockopts import set_md5, set_ttl_security
+from .rib import AdjRibIn, AdjRibOut, pack_updates
+from .routes import ExportContext, ExportError, Route, export_attributes
+from .session import (
+    US,
+    Connect,
+    Connected,
+    ConnectionFailed,
+    DataReceived,
+    Disconnect,
+    Output,
+    PeerConfig,
+    ProtocolError,
+    RefreshMarker,
+    RefreshRequested,
+    Send,
+    SendEncoded,
+    SendMessage,
+    Session,
+    SessionDown,
+    SessionUp,
+    Start,
+    State,
+    StateChanged,
+    Stop,
+    Tick,
+    UpdateReceived,
+    WriteBlocked,
+    WriteResumed,
+)
+from .speaker_events import (
+    EndOfRib,
+    Event,
+    PeerDown,
+    PeerError,
+    PeerStateChanged,
+    PeerUp,
+    RouteReceived,
+    RouteWithdrawn,
+)
+from .wire.errors import CeaseSubcode, ErrorCode
+from .wire.family import IPV4_UNICAST, Family
+from .wire.mpnlri import MpReachNlri
+from .wire.prefix import Prefix
+from .wire.simple_messages import REFRESH_BORR, REFRESH_EORR, Notification, RouteRefresh
+from .wire.update import Update
+
+if TYPE_CHECKING:
+    from .session.negotiate import Negotiated
+
+log = logging.getLogger("bgpspeak.peer")
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+RouteTable = dict[tuple[Family, Prefix], Route]
+
+
+def _now_us(loop: asyncio.AbstractEventLoop) -> int:
+    return int(loop.time() * US)
+
+
+def normalize(address: IPAddress) -> IPAddress:
+    """IPv4-mapped IPv6 (what a dual-stack listener reports) back to IPv4."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+class _Connection(asyncio.Protocol):
+    """One TCP connection with its own state machine."""
+
+    def __init__(self, peer: Peer, session: Session, outbound: bool) -> None:
+        self.peer = peer
+        self.session = session
+        self.outbound = outbound
+        self.transport: asyncio.Transport | None = None
+        self.timer: asyncio.TimerHandle | None = None
+        self.connecting: asyncio.Task[None] | None = None
+        self.local: IPAddress | None = None
+
+    # asyncio.Protocol
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        transport.set_write_buffer_limits(high=4 * 1024 * 1024)
+        sockname = transport.get_extra_info("sockname")
+        if sockname:
+            self.local = normalize(ipaddress.ip_address(sockname[0].split("%")[0]))
+        self.peer.feed(self, Connected(outbound=self.outbound))
+
+    def data_received(self, data: bytes) -> None:
+        self.peer.feed(self, DataReceived(data))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        self.peer.feed(self, ConnectionFailed(str(exc) if exc else "connection closed"))
+
+    def pause_writing(self) -> None:
+        self.peer.feed(self, WriteBlocked())
+
+    def resume_writing(self) -> None:
+        self.peer.feed(self, WriteResumed())
+
+    def close(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if self.connecting is not None:
+            self.connecting.cancel()
+            self.connecting = None
+        if self.transport is not None:
+            self.transport.close()
+            self.transport = None
+
+
+class Peer:
+    """One neighbor, its connections and its RIBs. Created by :class:`Speaker`."""
+
+    def __init__(
+        self,
+        neighbor: Neighbor,
+        config: PeerConfig,
+        emit: Callable[[Event], None],
+        *,
+        restarting: bool = False,
+    ) -> None:
+        self.neighbor = neighbor
+        self.config = config
+        self.address = neighbor.ip
+        self.rib_in = AdjRibIn()
+        self.rib_out = AdjRibOut()
+        self.desired: RouteTable = {}
+        self._emit = emit
+        self._restarting = restarting
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._primary: _Connection | None = None
+        self._conns: list[_Connection] = []
+        self._established: _Connection | None = None
+        self._dirty: set[tuple[Family, Prefix]] = set()
+        self._flush_scheduled = False
+        self._stale_timer: asyncio.TimerHandle | None = None
+        self._enabled = False
+        self.last_error = ""
+
+    # --- public state -----------------------------------------------------------------------------
+
+    @property
+    def state(self) -> State:
+        if self._established is not None:
+            return State.ESTABLISHED
+        states = [c.session.state for c in self._conns]
+        order = list(State)
+        return max(states, key=order.index, default=State.IDLE)
+
+    @property
+    def negotiated(self) -> Negotiated | None:
+        return self._established.session.negotiated if self._established else None
+
+    @property
+    def session(self) -> Session | None:
+        conn = self._established or self._primary or (self._conns[0] if self._conns else None)
+        return conn.session if conn else None
+
+    # --- lifecycle --------------------------------------------------------------------------------
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._enabled = True
+        if not self.config.passive:
+            if self._primary is None:
+                self._primary = self._new_connection(outbound=True)
+            self.feed(self._primary, Start())
+
+    def stop(self, notification: Notification | None = None) -> None:
+        """Cease every connection (administrative shutdown by default); no automatic restart."""
+        self._enabled = False
+        for conn in list(self._conns):
+            self.feed(conn, Stop(notification))
+        for conn in list(self._conns):
+            conn.close()
+        self._conns.clear()
+        self._primary = None
+        if self._stale_timer is not None:
+            self._stale_timer.cancel()
+            self._stale_timer = None
+
+    def _new_connection(self, outbound: bool) -> _Connection:
+        if outbound:
+            config = self.config
+        else:
+            from dataclasses import replace
+
+            config = replace(self.config, passive=True)
+        session = Session(config, restarting=self._restarting, auto_restart=outbound)
+        conn = _Connection(self, session, outbound)
+        self._conns.append(conn)
+        return conn
+
+    def accept(self, transport: asyncio.Transport, sock: socket.socket | None) -> None:
+        """An incoming connection from this neighbor's address."""
+        if not self._enabled:
+            transport.abort()
+            return
+        if self._established is not None:
+            neg = self._established.session.negotiated
+            if neg is not None and neg.peer_restart is not None:
+                # RFC 4724 section 4.2: the peer restarted; the old session is dead
+                self.feed(
+                    self._established, ConnectionFailed("peer reconnected (graceful restart)")
+                )
+                self._established.close()
+            else:
+                note = Notification(ErrorCode.CEASE, CeaseSubcode.CONNECTION_REJECTED)
+                transport.write(note.encode())
+                transport.close()
+                return
+        if sock is not None and self.neighbor.ttl_security:
+            with contextlib.suppress(OSError):
+                set_ttl_security(sock, self.neighbor.ttl_security)
+        conn = self._new_connection(outbound=False)
+        self.feed(conn, Start())
+        conn.connection_made(transport)
+        transport.set_protocol(conn)
+
+    # --- feeding the state machine ---------------------------------------------------------------
+
+    def feed(self, conn: _Connection, event: object) -> None:
+        loop = self._loop
+        if loop is None or conn not in self._conns:
+            return
+        outs = conn.session.handle(event, _now_us(loop))  # type: ignore[arg-type]
+        self._process(conn, outs)
+        self._schedule(conn)
+
+    def _schedule(self, conn: _Connection) -> None:
+        if conn.timer is not None:
+            conn.timer.cancel()
+            conn.timer = None
+        deadline = conn.session.next_deadline()
+        if deadline is not None and self._loop is not None and conn in self._conns:
+            conn.timer = self._loop.call_at(deadline / US, self.feed, conn, Tick())
+
+    def _process(self, conn: _Connection, outs: list[Output]) -> None:
+        for out in outs:
+            if isinstance(out, Send):
+                if conn.transport is not None:
+                    conn.transport.write(out.data)
+            elif isinstance(out, Connect):
+                self._dial(conn)
+            elif isinstance(out, Disconnect):
+                if conn.transport is not None:
+                    conn.transport.close()
+                if conn.connecting is not None:
+                    conn.connecting.cancel()
+                    conn.connecting = None
+            elif isinstance(out, StateChanged):
+                self._state_changed(conn, out)
+            elif isinstance(out, SessionUp):
+                self._session_up(conn, out.negotiated)
+            elif isinstance(out, SessionDown):
+                self._session_down(conn, out)
+            elif isinstance(out, UpdateReceived):
+                self._update_received(conn, out)
+            elif isinstance(out, RefreshRequested):
+                self._resend(out.family)
+            elif isinstance(out, RefreshMarker):
+                if out.begin:
+                    self.rib_in.mark_stale([out.family])
+                else:
+                    for p in self.rib_in.sweep_stale(out.family):
+                        self._emit(RouteWithdrawn(self.address, out.family, p))
+            elif isinstance(out, ProtocolError):
+                self.last_error = out.reason
+                self._emit(PeerError(self.address, out.reason))
+
+    # --- connections ------------------------------------------------------------------------------
+
+    def _dial(self, conn: _Connection) -> None:
+        if conn.connecting is not None:
+            conn.connecting.cancel()
+        assert self._loop is not None
+        conn.connecting = self._loop.create_task(self._connect(conn))
+
+    async def _connect(self, conn: _Connection) -> None:
+        assert self._loop is not None
+        n = self.neighbor
+        family = socket.AF_INET6 if self.address.version == 6 else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setblocking(False)
+            if n.md5_password:
+                set_md5(sock, self.address, n.md5_password)
+            if n.ttl_security:
+                set_ttl_security(sock, n.ttl_security)
+            if n.local_ip is not None:
+                sock.bind((str(n.local_ip), 0))
+            await asyncio.wait_for(
+                self._loop.sock_connect(sock, (str(self.address), n.port)),
+                timeout=max(1.0, float(self.config.connect_retry_time)),
+            )
+            conn.connecting = None
+            await self._loop.create_connection(lambda: conn, sock=sock)
+        except asyncio.CancelledError:
+            sock.close()
+            raise
+        except (OSError, TimeoutError) as e:
+            sock.close()
+            conn.connecting = None
+            self.feed(conn, ConnectionFailed(f"connect to {self.address}: {e}"))
+
+    def _others(self, conn: _Connection) -> list[_Connection]:
+        return [c for c in self._conns if c is not conn]
+
+    def _state_changed(self, conn: _Connection, change: StateChanged) -> None:
+        if conn is self._established or self._established is None:
+            self._emit(PeerStateChanged(self.address, change.old.value, change.new.value))
+        if change.new is State.OPEN_CONFIRM:
+            self._resolve_collision(conn)
+        if change.new is State.IDLE and conn is not self._primary:
+            # an inbound connection's session is over: forget it
+            conn.close()
+            if conn in self._conns:
+                self._conns.remove(conn)
+            self._ensure_dialing()
+        elif change.new is State.IDLE:
+            self._ensure_dialing()
+
+    def _ensure_dialing(self) -> None:
+        """After a loss, make sure an active neighbor keeps trying to connect."""
+        if not self._enabled or self.config.passive or self._primary is None:
+            return
+        if self._established is not None:
+            return
+        primary = self._primary
+        if primary.session.state is State.IDLE and primary.session.next_deadline() is None:
+            self.feed(primary, Start())
+
+    def _resolve_collision(self, conn: _Connection) -> None:
+        """RFC 4271 section 6.8: of two connections that both received an OPEN, keep the one
+        initiated by the speaker with the higher BGP identifier."""
+        for other in self._others(conn):
+            if other.session.state is not State.OPEN_CONFIRM:
+                continue
+            neg = conn.session.negotiated
+            assert neg is not None
+            local_wins = int(neg.local_id) > int(neg.peer_id)
+            loser = (
+                (conn if not conn.outbound else other)
+                if local_wins
+                else (conn if conn.outbound else other)
+            )
+            note = Notification(ErrorCode.CEASE, CeaseSubcode.CONNECTION_COLLISION_RESOLUTION)
+            self.feed(loser, Stop(note))
+            if loser is conn:
+                return
+
+    def _session_up(self, conn: _Connection, negotiated: Negotiated) -> None:
+        for other in self._others(conn):
+            if other.session.state is not State.IDLE:
+                note = Notification(ErrorCode.CEASE, CeaseSubcode.CONNECTION_COLLISION_RESOLUTION)
+                self.feed(other, Stop(note))
+        self._established = conn
+        self._emit(PeerUp(self.address, negotiated))
+        # graceful restart, receiving side: families the peer did not keep forwarding for lose
+        # their stale routes now; the others wait for the peer's End-of-RIB
+        pr = negotiated.peer_restart
+        for family in list(self.rib_in.stale):
+            if (
+                pr is None
+                or family not in pr.forwarding_preserved
+                or family not in negotiated.families
+            ):
+                self._sweep(family)
+        self._send_all(negotiated)
+
+    def _session_down(self, conn: _Connection, down: SessionDown) -> None:
+        if conn is self._established:
+            self._established = None
+        self.rib_out.clear()
+        self._dirty.clear()
+        neg = conn.session.negotiated
+        self._emit(PeerDown(self.address, down.reason, down.graceful))
+        if down.graceful and neg is not None and neg.peer_restart is not None:
+            self.rib_in.mark_stale(neg.peer_restart.families)
+            for family in list(self.rib_in.routes):
+                if family not in neg.peer_restart.families:
+                    self._sweep_all(family)
+            assert self._loop is not None
+            if self._stale_timer is not None:
+                self._stale_timer.cancel()
+            self._stale_timer = self._loop.call_later(
+                max(1, neg.peer_restart.restart_time), self._restart_time_expired
+            )
+        else:
+            for family, prefixes in self.rib_in.clear().items():
+                for p in prefixes:
+                    self._emit(RouteWithdrawn(self.address, family, p))
+
+    def _restart_time_expired(self) -> None:
+        self._stale_timer = None
+        if self._established is None:
+            for family in list(self.rib_in.stale):
+                self._sweep(family)
+
+    def _sweep(self, family: Family) -> None:
+        for p in self.rib_in.sweep_stale(family):
+            self._emit(RouteWithdrawn(self.address, family, p))
+
+    def _sweep_all(self, family: Family) -> None:
+        self.rib_in.stale.pop(family, None)
+        for p in list(self.rib_in.routes.get(family, {})):
+            self.rib_in.remove(family, p)
+            self._emit(RouteWithdrawn(self.address, family, p))
+
+    # --- receiving routes -------------------------------------------------------------------------
+
+    def _update_received(self, conn: _Connection, ev: UpdateReceived) -> None:
+        update = ev.update
+        eor = update.end_of_rib()
+        if eor is not None:
+            self._sweep(eor)
+            self._emit(EndOfRib(self.address, eor))
+            return
+        for family, item in update.withdrawals():
+            if isinstance(item, Prefix) and self.rib_in.remove(family, item):
+                self._emit(RouteWithdrawn(self.address, family, item))
+        attrs = update.path_attributes()
+        mp = update.mp_reach
+        nh4 = update.get(3)
+        for family, item in update.announced():
+            if not isinstance(item, Prefix):
+                continue
+            if ev.treat_as_withdraw:
+                if self.rib_in.remove(family, item):
+                    self._emit(RouteWithdrawn(self.address, family, item))
+                continue
+            if family == IPV4_UNICAST and (mp is None or item in update.nlri):
+                next_hops: tuple[IPAddress, ...] = (nh4.address,) if nh4 is not None else ()  # type: ignore[attr-defined]
+            else:
+                next_hops = mp.next_hops if isinstance(mp, MpReachNlri) else ()
+            stored = attrs if mp is None else (*attrs, mp)
+            self.rib_in.add(family, item, stored)
+            self._emit(RouteReceived(self.address, family, item, next_hops, attrs))
+        limit = self.config.max_prefixes
+        if limit is not None:
+            for family in {f for f, _ in update.announced()}:
+                if self.rib_in.count(family) > limit:
+                    data = (
+                        family.afi.to_bytes(2, "big")
+                        + bytes((family.safi,))
+                        + limit.to_bytes(4, "big")
+                    )
+                    note = Notification(
+                        ErrorCode.CEASE, CeaseSubcode.MAXIMUM_PREFIXES_REACHED, data
+                    )
+                    self._emit(
+                        PeerError(self.address, f"maximum prefixes {limit} exceeded in {family}")
+                    )
+                    self.feed(conn, Stop(note))
+                    # a neighbor that overflowed comes back by itself after a pause, like FRR's
+                    # `maximum-prefix ... restart`
+                    assert self._loop is not None
+                    self._loop.call_later(60, self._restart_after_limit)
+                    return
+
+    def _restart_after_limit(self) -> None:
+        if self._enabled and self._primary is not None and self._established is None:
+            self.feed(self._primary, Start())
+
+    # --- sending routes ---------------------------------------------------------------------------
+
+    def _export_context(self, conn: _Connection) -> ExportContext:
+        n = self.neighbor
+        neg = conn.session.negotiated
+        local = conn.local
+        v4 = ipaddress.IPv4Address(n.next_hop_self_v4) if n.next_hop_self_v4 else None
+        v6 = ipaddress.IPv6Address(n.next_hop_self_v6) if n.next_hop_self_v6 else None
+        if isinstance(local, ipaddress.IPv4Address) and v4 is None:
+            v4 = local
+        if isinstance(local, ipaddress.IPv6Address) and v6 is None:
+            v6 = local
+        ll = ipaddress.IPv6Address(n.link_local) if n.link_local else None
+        return ExportContext(
+            local_as=self.config.local_as,
+            ibgp=bool(neg and neg.ibgp),
+            local_v4=v4,
+            local_v6=v6,
+            local_v6_link_local=ll,
+        )
+
+    def set_routes(self, changes: Iterable[tuple[tuple[Family, Prefix], Route | None]]) -> None:
+        """Apply changes to the desired set (None withdraws) and schedule sending the diff."""
+        for key, route in changes:
+            if route is None:
+                self.desired.pop(key, None)
+            else:
+                self.desired[key] = route
+            self._dirty.add(key)
+        self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
+        if not self._flush_scheduled and self._established is not None and self._loop is not None:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        conn = self._established
+        if conn is None or conn.session.negotiated is None:
+            return
+        neg = conn.session.negotiated
+        ectx = self._export_context(conn)
+        announce: dict[Family, list[tuple[Prefix, tuple[object, ...]]]] = {}
+        withdraw: dict[Family, list[Prefix]] = {}
+        for family, prefix in self._dirty:
+            if family not in neg.families:
+                continue
+            route = self.desired.get((family, prefix))
+            key = None
+            if route is not None:
+                try:
+                    key = export_attributes(route, ectx)
+                except ExportError as e:
+                    self._emit(PeerError(self.address, str(e)))
+            if key is None:
+                if self.rib_out.remove(family, prefix):
+                    withdraw.setdefault(family, []).append(prefix)
+            elif self.rib_out.set(family, prefix, key):
+                announce.setdefault(family, []).append((prefix, key))
+        self._dirty.clear()
+        for family in set(announce) | set(withdraw):
+            self._send_packed(conn, family, announce.get(family, []), withdraw.get(family, []))
+
+    def _send_packed(
+        self,
+        conn: _Connection,
+        family: Family,
+        announce: list[tuple[Prefix, tuple[object, ...]]],
+        withdraw: list[Prefix],
+    ) -> None:
+        neg = conn.session.negotiated
+        assert neg is not None
+        for data, count in pack_updates(family, announce, withdraw, neg.tx_context):  # type: ignore[arg-type]
+            self.feed(conn, SendEncoded(data, count))
+
+    def _send_all(self, neg: Negotiated) -> None:
+        """Initial transfer after the session comes up: everything, then End-of-RIB."""
+        conn = self._established
+        assert conn is not None
+        self.rib_out.clear()
+        self._dirty = set(self.desired)
+        self._flush()
+        for family in sorted(neg.families):
+            self.feed(conn, SendMessage(Update.end_of_rib_marker(family)))
+
+    def _resend(self, family: Family) -> None:
+        """Route refresh: send the whole Adj-RIB-Out of ``family`` again (RFC 2918), framed by
+        Begin/End-of-RIB-refresh when enhanced route refresh is on (RFC 7313)."""
+        conn = self._established
+        if conn is None or conn.session.negotiated is None:
+            return
+        neg = conn.session.negotiated
+        if neg.enhanced_route_refresh:
+            self.feed(conn, SendMessage(RouteRefresh(family.afi, family.safi, REFRESH_BORR)))
+        items = list(self.rib_out.items(family))
+        self._send_packed(conn, family, items, [])  # type: ignore[arg-type]
+        if neg.enhanced_route_refresh:
+            self.feed(conn, SendMessage(RouteRefresh(family.afi, family.safi, REFRESH_EORR)))
+
+    def request_refresh(self, family: Family) -> bool:
+        conn = self._established
+        if conn is None or conn.session.negotiated is None:
+            return False
+        if not conn.session.negotiated.route_refresh:
+            return False
+        self.feed(conn, SendMessage(RouteRefresh(family.afi, family.safi)))
+        return True

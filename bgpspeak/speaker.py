@@ -1,0 +1,330 @@
+"""The asyncio BGP speaker: many neighbors on one event loop.
+
+    speaker = Speaker(local_as=65010, router_id="192.0.2.10", listen=[("::", 179)])
+    speaker.add_neighbor(Neighbor("10.0.0.1", remote_as=65001))
+    await speaker.start()
+    speaker.announce(Route.make("198.51.100.0/24", communities=["65010:1"]))
+    async for event in speaker.events():
+        ...
+
+Routes announced without ``neighbors=`` go to every neighbor, including ones added later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import socket
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from .neighbor import Neighbor
+from .net.sockopts import set_md5
+from .peer import Peer, RouteTable, normalize
+from .routes import Route
+from .session import Session, State
+from .speaker_events import Event
+from .wire.errors import CeaseSubcode
+from .wire.family import Family
+from .wire.prefix import Prefix
+from .wire.simple_messages import Notification
+
+log = logging.getLogger("bgpspeak.speaker")
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+@dataclass(frozen=True)
+class PeerStatus:
+    """A snapshot of one neighbor for ``show`` commands and programs."""
+
+    address: IPAddress
+    remote_as: int | None
+    state: str
+    uptime: float | None
+    received: int
+    advertised: int
+    messages_in: dict[str, int]
+    messages_out: dict[str, int]
+    last_error: str
+    description: str
+
+
+class _Listener(asyncio.Protocol):
+    """Accepts a connection, finds its neighbor, and hands the transport over."""
+
+    def __init__(self, speaker: Speaker) -> None:
+        self.speaker = speaker
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        peername = transport.get_extra_info("peername")
+        sock = transport.get_extra_info("socket")
+        try:
+            addr = normalize(ipaddress.ip_address(peername[0].split("%")[0]))
+        except (TypeError, ValueError, IndexError):
+            transport.abort()
+            return
+        peer = self.speaker._peers.get(addr)
+        if peer is None:
+            log.info("refused connection from unconfigured %s", addr)
+            transport.abort()
+            return
+        raw = sock if isinstance(sock, socket.socket) else None
+        peer.accept(transport, raw)
+
+
+class EventStream:
+    """An async iterator over a speaker's events, registered from the moment it is created."""
+
+    def __init__(self, queue: asyncio.Queue[Event], registry: list[asyncio.Queue[Event]]) -> None:
+        self._queue = queue
+        self._registry = registry
+
+    def __aiter__(self) -> EventStream:
+        return self
+
+    async def __anext__(self) -> Event:
+        return await self._queue.get()
+
+    async def get(self, timeout: float | None = None) -> Event:
+        return await asyncio.wait_for(self._queue.get(), timeout)
+
+    def close(self) -> None:
+        if self._queue in self._registry:
+            self._registry.remove(self._queue)
+
+    async def __aenter__(self) -> EventStream:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Speaker:
+    def __init__(
+        self,
+        local_as: int,
+        router_id: str | ipaddress.IPv4Address,
+        *,
+        listen: Sequence[tuple[str, int]] = (("::", 179),),
+        hostname: str | None = None,
+        restarting: bool = False,
+    ) -> None:
+        """``listen``: (address, port) pairs; ``()`` for a speaker that only dials out.
+        ``restarting``: this process restarted and its neighbors should keep our routes until
+        our End-of-RIB (graceful restart R bit)."""
+        if not 1 <= local_as <= 0xFFFFFFFF:
+            raise ValueError(f"local_as: {local_as} is not a valid AS number")
+        self.local_as = local_as
+        self.router_id = ipaddress.IPv4Address(router_id)
+        if int(self.router_id) == 0:
+            raise ValueError("router_id: 0.0.0.0 is not a valid BGP identifier")
+        self.listen = tuple(listen)
+        self.hostname = hostname
+        self.restarting = restarting
+        self._peers: dict[IPAddress, Peer] = {}
+        self._global: RouteTable = {}
+        self._servers: list[asyncio.base_events.Server] = []
+        self._queues: list[asyncio.Queue[Event]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._listen_socks: list[socket.socket] = []
+
+    # --- neighbors ------------------------------------------------------------------------------
+
+    def add_neighbor(self, neighbor: Neighbor) -> Peer:
+        addr = neighbor.ip
+        if addr in self._peers:
+            raise ValueError(f"neighbor {addr} is already configured")
+        config = neighbor.peer_config(self.local_as, self.router_id, self.hostname)
+        peer = Peer(neighbor, config, self._emit, restarting=self.restarting)
+        peer.desired = dict(self._global)
+        self._peers[addr] = peer
+        for sock in self._listen_socks:
+            self._install_md5(sock, neighbor)
+        if self._loop is not None:
+            peer.start(self._loop)
+        return peer
+
+    async def remove_neighbor(self, address: str | IPAddress, message: str = "") -> None:
+        addr = normalize(ipaddress.ip_address(address))
+        peer = self._peers.pop(addr, None)
+        if peer is None:
+            raise KeyError(f"no neighbor {addr}")
+        peer.stop(Notification.cease(CeaseSubcode.PEER_DECONFIGURED, message))
+        await asyncio.sleep(0)
+
+    def peer(self, address: str | IPAddress) -> Peer:
+        return self._peers[normalize(ipaddress.ip_address(address))]
+
+    @property
+    def peers(self) -> dict[IPAddress, Peer]:
+        return dict(self._peers)
+
+    def status(self) -> list[PeerStatus]:
+        out = []
+        loop = self._loop
+        for addr, p in self._peers.items():
+            s: Session | None = p.session
+            counters = s.counters if s else None
+            up = None
+            if s is not None and s.established_at is not None and loop is not None:
+                up = loop.time() - s.established_at / 1_000_000
+            out.append(
+                PeerStatus(
+                    address=addr,
+                    remote_as=p.neighbor.remote_as,
+                    state=p.state.value,
+                    uptime=up,
+                    received=len(p.rib_in),
+                    advertised=len(p.rib_out),
+                    messages_in=dict(counters.messages_in) if counters else {},
+                    messages_out=dict(counters.messages_out) if counters else {},
+                    last_error=p.last_error,
+                    description=p.neighbor.description,
+                )
+            )
+        return out
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        for host, port in self.listen:
+            sock = self._listening_socket(host, port)
+            self._listen_socks.append(sock)
+            server = await loop.create_server(lambda: _Listener(self), sock=sock)
+            self._servers.append(server)
+        for peer in self._peers.values():
+            peer.start(loop)
+
+    def _listening_socket(self, host: str, port: int) -> socket.socket:
+        addr = ipaddress.ip_address(host)
+        family = socket.AF_INET6 if addr.version == 6 else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                # "::" takes IPv4 too, as FRR's listener does
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0 if host == "::" else 1)
+            sock.bind((host, port))
+            sock.listen(128)
+            sock.setblocking(False)
+            for peer in self._peers.values():
+                self._install_md5(sock, peer.neighbor)
+        except OSError:
+            sock.close()
+            raise
+        return sock
+
+    def _install_md5(self, sock: socket.socket, neighbor: Neighbor) -> None:
+        if not neighbor.md5_password:
+            return
+        if sock.family == socket.AF_INET and neighbor.ip.version == 6:
+            return
+        set_md5(sock, neighbor.ip, neighbor.md5_password)
+
+    @property
+    def listening(self) -> list[tuple[str, int]]:
+        """The bound (address, port) pairs, useful with port 0 in tests."""
+        return [s.getsockname()[:2] for s in self._listen_socks]
+
+    async def stop(self, message: str = "") -> None:
+        """Cease (administrative shutdown, with ``message``) to every neighbor and close."""
+        note = Notification.cease(CeaseSubcode.ADMINISTRATIVE_SHUTDOWN, message)
+        for peer in self._peers.values():
+            peer.stop(note)
+        for server in self._servers:
+            server.close()
+        for server in self._servers:
+            with contextlib.suppress(Exception):
+                await server.wait_closed()
+        self._servers.clear()
+        self._listen_socks.clear()
+        await asyncio.sleep(0)
+
+    async def __aenter__(self) -> Speaker:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # --- routes ---------------------------------------------------------------------------------
+
+    def _targets(self, neighbors: Iterable[str | IPAddress] | None) -> list[Peer]:
+        if neighbors is None:
+            return list(self._peers.values())
+        return [self.peer(n) for n in neighbors]
+
+    def announce(
+        self, routes: Route | Iterable[Route], *, neighbors: Iterable[str | IPAddress] | None = None
+    ) -> None:
+        items = [routes] if isinstance(routes, Route) else list(routes)
+        changes = [((r.family, r.prefix), r) for r in items]
+        if neighbors is None:
+            self._global.update(changes)
+        for peer in self._targets(neighbors):
+            peer.set_routes(changes)
+
+    def withdraw(
+        self,
+        prefixes: str | Prefix | Iterable[str | Prefix],
+        *,
+        neighbors: Iterable[str | IPAddress] | None = None,
+    ) -> None:
+        items = [prefixes] if isinstance(prefixes, str | Prefix) else list(prefixes)
+        keys = []
+        for p in items:
+            prefix = p if isinstance(p, Prefix) else Prefix.parse(p)
+            family = Family(prefix.afi, 1)
+            keys.append(((family, prefix), None))
+        if neighbors is None:
+            for k, _ in keys:
+                self._global.pop(k, None)
+        for peer in self._targets(neighbors):
+            peer.set_routes(keys)
+
+    def replace(
+        self, routes: Iterable[Route], *, neighbors: Iterable[str | IPAddress] | None = None
+    ) -> None:
+        """Make the announced set exactly ``routes``: only the difference is sent."""
+        new: RouteTable = {(r.family, r.prefix): r for r in routes}
+        for peer in self._targets(neighbors):
+            changes: list[tuple[tuple[Family, Prefix], Route | None]] = [
+                (k, None) for k in peer.desired if k not in new
+            ]
+            changes += [(k, r) for k, r in new.items() if peer.desired.get(k) != r]
+            peer.set_routes(changes)
+        if neighbors is None:
+            self._global = dict(new)
+
+    def refresh(self, neighbor: str | IPAddress, family: str | Family = "ipv4/unicast") -> bool:
+        """Ask the neighbor to send its routes again (ROUTE-REFRESH)."""
+        fam = family if isinstance(family, Family) else Family.parse(family)
+        return self.peer(neighbor).request_refresh(fam)
+
+    # --- events ---------------------------------------------------------------------------------
+
+    def _emit(self, event: Event) -> None:
+        for q in self._queues:
+            q.put_nowait(event)
+
+    def events(self) -> EventStream:
+        """Every event from the moment of the call, in order; each caller gets its own stream
+        (``async for ev in speaker.events()``; ``close()`` it, or leave the ``async with``)."""
+        q: asyncio.Queue[Event] = asyncio.Queue()
+        self._queues.append(q)
+        return EventStream(q, self._queues)
+
+    async def wait_established(self, neighbor: str | IPAddress, timeout: float = 30.0) -> None:
+        peer = self.peer(neighbor)
+        deadline = asyncio.get_running_loop().time() + timeout
+        while peer.state is not State.ESTABLISHED:
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(
+                    f"{neighbor}: not Established after {timeout} s ({peer.state.value})"
+                )
+            await asyncio.sleep(0.05)

@@ -1,0 +1,163 @@
+"""Two bgpspeak speakers peering over loopback (127.0.0.1 <-> 127.0.0.2): the asyncio layer end
+to end without root or namespaces. Real daemons are in tests/interop."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import pytest
+
+from bgpspeak import (
+    EndOfRib,
+    EventStream,
+    Neighbor,
+    PeerDown,
+    PeerUp,
+    Prefix,
+    Route,
+    RouteReceived,
+    RouteWithdrawn,
+    Speaker,
+)
+from bgpspeak.wire import IPV4_UNICAST, IPV6_UNICAST
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def until(stream: EventStream, kind: type, timeout: float = 10.0, **match: object) -> object:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        ev = await stream.get(max(0.01, deadline - loop.time()))
+        if isinstance(ev, kind) and all(getattr(ev, k) == v for k, v in match.items()):
+            return ev
+
+
+async def pair(**b_kw: object) -> tuple[Speaker, Speaker, EventStream, EventStream]:
+    port = free_port()
+    a = Speaker(65001, "192.0.2.1", listen=[("127.0.0.1", port)])
+    b = Speaker(65002, "192.0.2.2", listen=())
+    a.add_neighbor(Neighbor("127.0.0.2", remote_as=65002, passive=True))
+    b.add_neighbor(
+        Neighbor(
+            "127.0.0.1",
+            remote_as=65001,
+            port=port,
+            local_address="127.0.0.2",
+            next_hop_self_v6="2001:db8::2",
+            **b_kw,  # type: ignore[arg-type]
+        )
+    )
+    ea, eb = a.events(), b.events()
+    await a.start()
+    await b.start()
+    await until(ea, PeerUp)
+    await until(eb, PeerUp)
+    return a, b, ea, eb
+
+
+async def test_session_comes_up_and_routes_flow_both_families() -> None:
+    a, b, ea, _eb = await pair()
+    try:
+        b.announce(
+            [
+                Route.make("198.51.100.0/24", communities=["65002:7", "no-export"], med=20),
+                Route.make("2001:db8:100::/48", large_communities=["65002:1:2"]),
+            ]
+        )
+        got = {}
+        for _ in range(2):
+            ev = await until(ea, RouteReceived)
+            assert isinstance(ev, RouteReceived)
+            got[ev.family] = ev
+        v4, v6 = got[IPV4_UNICAST], got[IPV6_UNICAST]
+        assert v4.prefix == Prefix.parse("198.51.100.0/24")
+        assert [str(n) for n in v4.next_hops] == ["127.0.0.2"]
+        names = {x.name: x for x in v4.attributes}
+        assert names["AS_PATH"].json_value() == [{"type": "as-sequence", "asns": [65002]}]  # type: ignore[attr-defined]
+        assert names["COMMUNITIES"].json_value() == ["65002:7", "65535:65281"]  # type: ignore[attr-defined]
+        assert names["MULTI_EXIT_DISC"].json_value() == 20  # type: ignore[attr-defined]
+        assert [str(n) for n in v6.next_hops] == ["2001:db8::2"]
+        assert len(a.peer("127.0.0.2").rib_in) == 2
+        # withdraw one, replace the set, and see only the differences arrive
+        b.withdraw("198.51.100.0/24")
+        ev = await until(ea, RouteWithdrawn)
+        assert isinstance(ev, RouteWithdrawn) and ev.prefix == Prefix.parse("198.51.100.0/24")
+        b.replace([Route.make("2001:db8:100::/48", large_communities=["65002:1:2"]),
+                   Route.make("203.0.113.0/24")])  # fmt: skip
+        ev = await until(ea, RouteReceived)
+        assert isinstance(ev, RouteReceived) and ev.prefix == Prefix.parse("203.0.113.0/24")
+        await asyncio.sleep(0.2)
+        assert len(a.peer("127.0.0.2").rib_in) == 2
+        sent = b.peer("127.0.0.1").session
+        assert sent is not None and sent.counters.messages_out["update"] >= 4
+    finally:
+        await b.stop("test over")
+        await a.stop()
+
+
+async def test_end_of_rib_and_admin_shutdown_message() -> None:
+    a, b, ea, _eb = await pair()
+    try:
+        ev = await until(ea, EndOfRib, family=IPV4_UNICAST)
+        await b.stop("maintenance window")
+        down = await until(ea, PeerDown)
+        assert isinstance(down, PeerDown)
+        assert "maintenance window" in down.reason
+    finally:
+        await a.stop()
+        await b.stop()
+    assert ev is not None
+
+
+async def test_max_prefixes_ceases_the_session() -> None:
+    port = free_port()
+    a = Speaker(65001, "192.0.2.1", listen=[("127.0.0.1", port)])
+    b = Speaker(65002, "192.0.2.2", listen=())
+    a.add_neighbor(Neighbor("127.0.0.2", remote_as=65002, passive=True, max_prefixes=3))
+    b.add_neighbor(Neighbor("127.0.0.1", remote_as=65001, port=port, local_address="127.0.0.2"))
+    eb = b.events()
+    await a.start()
+    await b.start()
+    try:
+        await until(eb, PeerUp)
+        b.announce([Route.make(f"198.51.{i}.0/24") for i in range(5)])
+        down = await until(eb, PeerDown)
+        assert isinstance(down, PeerDown) and "MAXIMUM_PREFIXES_REACHED" in down.reason
+    finally:
+        await a.stop()
+        await b.stop()
+
+
+async def test_unknown_neighbor_is_refused_and_wrong_as_is_rejected() -> None:
+    port = free_port()
+    a = Speaker(65001, "192.0.2.1", listen=[("127.0.0.1", port)])
+    b = Speaker(65002, "192.0.2.2", listen=())
+    a.add_neighbor(Neighbor("127.0.0.2", remote_as=65099, passive=True))
+    b.add_neighbor(
+        Neighbor("127.0.0.1", remote_as=65001, port=port, local_address="127.0.0.2",
+                 connect_retry_time=1)
+    )  # fmt: skip
+    eb = b.events()
+    await a.start()
+    await b.start()
+    try:
+        from bgpspeak import PeerError
+
+        err = await until(eb, PeerError)
+        assert isinstance(err, PeerError)
+        # b hears OPEN Message Error / Bad Peer AS from a
+        assert b.peer("127.0.0.1").state.value != "Established"
+        await asyncio.sleep(0.1)
+        status = b.status()[0]
+        assert status.messages_in.get("notification", 0) >= 1
+    finally:
+        await a.stop()
+        await b.stop()
