@@ -354,11 +354,12 @@ class Peer:
     def _resolve_collision(self, conn: _Connection) -> None:
         """RFC 4271 section 6.8: of two connections that both received an OPEN, keep the one
         initiated by the speaker with the higher BGP identifier."""
+        neg = conn.session.negotiated
+        if conn.session.state is not State.OPEN_CONFIRM or neg is None:
+            return  # the same input already moved it on (e.g. OPEN and NOTIFICATION together)
         for other in self._others(conn):
             if other.session.state is not State.OPEN_CONFIRM:
                 continue
-            neg = conn.session.negotiated
-            assert neg is not None
             local_wins = int(neg.local_id) > int(neg.peer_id)
             loser = (
                 (conn if not conn.outbound else other)
@@ -394,7 +395,7 @@ class Peer:
             self._established = None
         self.rib_out.clear()
         self._dirty.clear()
-        neg = conn.session.negotiated
+        neg = down.negotiated
         self._emit(PeerDown(self.address, down.reason, down.graceful))
         if down.graceful and neg is not None and neg.peer_restart is not None:
             self.rib_in.mark_stale(neg.peer_restart.families)

@@ -231,9 +231,17 @@ class Speaker:
         """The bound (address, port) pairs, useful with port 0 in tests."""
         return [s.getsockname()[:2] for s in self._listen_socks]
 
-    async def stop(self, message: str = "") -> None:
-        """Cease (administrative shutdown, with ``message``) to every neighbor and close."""
-        note = Notification.cease(CeaseSubcode.ADMINISTRATIVE_SHUTDOWN, message)
+    async def stop(self, message: str = "", *, restart: bool = False) -> None:
+        """Cease to every neighbor, with ``message`` (RFC 9003), and close.
+
+        By default an administrative shutdown: neighbors that negotiated graceful restart with
+        the N bit get it as a Hard Reset and drop our routes at once (RFC 8538). With
+        ``restart=True`` an administrative reset instead: they keep our routes as stale until
+        this speaker comes back (``Speaker(restarting=True)``) and sends End-of-RIB."""
+        subcode = (
+            CeaseSubcode.ADMINISTRATIVE_RESET if restart else CeaseSubcode.ADMINISTRATIVE_SHUTDOWN
+        )
+        note = Notification.cease(subcode, message)
         for peer in self._peers.values():
             peer.stop(note)
         for server in self._servers:

@@ -16,12 +16,17 @@ AddPathMode = str  # "receive", "send" or "both"
 
 @dataclass(frozen=True)
 class GracefulRestartConfig:
-    """RFC 4724. ``restart_time`` is what we ask the peer to wait for us after a restart;
-    ``preserve_forwarding`` sets the F bit (a speaker that programs no FIB leaves it off)."""
+    """RFC 4724. ``restart_time`` is what we ask the peer to wait for us after a restart.
+
+    ``preserve_forwarding`` sets the F bit. It is on by default because a bgpspeak process
+    announces routes whose forwarding lives elsewhere (a host, an OVN router): the traffic keeps
+    flowing while the speaker restarts, and without the F bit FRR deletes our stale routes as
+    soon as we reconnect instead of waiting for our End-of-RIB. Turn it off for a speaker that
+    programs a FIB it loses on restart."""
 
     enabled: bool = True
     restart_time: int = 120
-    preserve_forwarding: bool = False
+    preserve_forwarding: bool = True
     notification: bool = True  # RFC 8538 N bit
 
     def __post_init__(self) -> None:

@@ -144,6 +144,7 @@ class SessionDown:
     notification: Notification | None
     sent: bool
     graceful: bool
+    negotiated: Negotiated | None = None  # what the session was, for the RIB cleanup
 
 
 @dataclass(frozen=True, slots=True)

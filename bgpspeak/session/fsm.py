@@ -300,13 +300,14 @@ class Session:
     ) -> None:
         """Leave whatever state for Idle: send ``notification`` when ``sent``, close, report."""
         if sent and notification is not None and self._connected:
+            notification = self._as_sent(notification)
             self._emit_message(notification)
         if disconnect and self._connected:
             self._out.append(Disconnect())
         self._connected = False
         if self.state is State.ESTABLISHED:
             graceful = self._graceful(notification)
-            self._out.append(SessionDown(reason, notification, sent, graceful))
+            self._out.append(SessionDown(reason, notification, sent, graceful, self.negotiated))
             if (
                 self.established_at is not None
                 and self._now - self.established_at >= STABLE_TIME * US
@@ -321,6 +322,28 @@ class Session:
             # automatic restart after an idle hold time that doubles on each failure
             self._timers[IDLE_HOLD] = self._now + self._jitter(self._idle_hold)
             self._idle_hold = min(self._idle_hold * 2, float(self.config.idle_hold_max))
+
+    def _as_sent(self, notification: Notification) -> Notification:
+        """RFC 8538 section 5: with the N bit on both sides, a Cease that means "these routes are
+        gone" (maximum prefixes, administrative shutdown, peer deconfigured) goes out as a Hard
+        Reset so the peer flushes instead of keeping them as stale."""
+        n = self.negotiated
+        if (
+            n is not None
+            and n.peer_restart is not None
+            and n.peer_restart.notification
+            and self.config.graceful_restart.enabled
+            and self.config.graceful_restart.notification
+            and notification.code == ErrorCode.CEASE
+            and notification.subcode
+            in (
+                CeaseSubcode.MAXIMUM_PREFIXES_REACHED,
+                CeaseSubcode.ADMINISTRATIVE_SHUTDOWN,
+                CeaseSubcode.PEER_DECONFIGURED,
+            )
+        ):
+            return notification.hard_reset()
+        return notification
 
     def _graceful(self, notification: Notification | None) -> bool:
         """Whether the peer's routes survive this session loss (RFC 4724, RFC 8538)."""

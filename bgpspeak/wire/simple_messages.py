@@ -68,17 +68,35 @@ class Notification(Message):
             data = bytes((len(raw),)) + raw
         return cls(ErrorCode.CEASE, subcode, data)
 
+    def hard_reset(self) -> Notification:
+        """This Cease wrapped as Cease/Hard Reset (RFC 8538 section 3: the data is the inner
+        subcode and the inner data), which tells a graceful-restart peer to flush our routes."""
+        if self.code != ErrorCode.CEASE or self.subcode == CeaseSubcode.HARD_RESET:
+            return self
+        return Notification(
+            ErrorCode.CEASE, CeaseSubcode.HARD_RESET, bytes((self.subcode,)) + self.data
+        )
+
+    @property
+    def inner(self) -> Notification:
+        """For a Hard Reset, the Cease it carries; otherwise the notification itself."""
+        if self.code == ErrorCode.CEASE and self.subcode == CeaseSubcode.HARD_RESET and self.data:
+            return Notification(ErrorCode.CEASE, self.data[0], self.data[1:])
+        return self
+
     @property
     def shutdown_message(self) -> str | None:
-        """The shutdown communication of a Cease/administrative shutdown or reset, when the data
-        is a well-formed one (length octet that matches, valid UTF-8); otherwise None."""
-        if self.code != ErrorCode.CEASE or self.subcode not in (2, 4) or not self.data:
+        """The shutdown communication of a Cease/administrative shutdown or reset (also inside a
+        Hard Reset), when the data is a well-formed one (length octet that matches, valid
+        UTF-8); otherwise None."""
+        note = self.inner
+        if note.code != ErrorCode.CEASE or note.subcode not in (2, 4) or not note.data:
             return None
-        n = self.data[0]
-        if n + 1 != len(self.data):
+        n = note.data[0]
+        if n + 1 != len(note.data):
             return None
         try:
-            return self.data[1:].decode("utf-8")
+            return note.data[1:].decode("utf-8")
         except UnicodeDecodeError:
             return None
 
@@ -111,6 +129,8 @@ class Notification(Message):
 
     def __str__(self) -> str:
         text = f"{code_name(self.code)}/{subcode_name(self.code, self.subcode)}"
+        if self.inner is not self:
+            text += f"({subcode_name(self.code, self.inner.subcode)})"
         msg = self.shutdown_message
         return f"{text}: {msg!r}" if msg else text
 

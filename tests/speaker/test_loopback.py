@@ -161,3 +161,77 @@ async def test_unknown_neighbor_is_refused_and_wrong_as_is_rejected() -> None:
     finally:
         await a.stop()
         await b.stop()
+
+
+async def test_collision_when_both_sides_dial_at_once() -> None:
+    pa, pb = free_port(), free_port()
+    a = Speaker(65001, "192.0.2.1", listen=[("127.0.0.1", pa)])
+    b = Speaker(65002, "192.0.2.2", listen=[("127.0.0.2", pb)])
+    a.add_neighbor(Neighbor("127.0.0.2", remote_as=65002, port=pb, local_address="127.0.0.1"))
+    b.add_neighbor(Neighbor("127.0.0.1", remote_as=65001, port=pa, local_address="127.0.0.2"))
+    ea, eb = a.events(), b.events()
+    await asyncio.gather(a.start(), b.start())
+    try:
+        await until(ea, PeerUp)
+        await until(eb, PeerUp)
+        await asyncio.sleep(0.5)  # let the losing connection finish closing
+        pa_, pb_ = a.peer("127.0.0.2"), b.peer("127.0.0.1")
+        assert pa_.state.value == "Established" and pb_.state.value == "Established"
+        # exactly one connection survives, the same one seen from both ends (which one depends
+        # on timing: RFC 4271 6.8 picks by BGP id only when both reached OpenConfirm)
+        live_a = [c for c in pa_._conns if c.session.state.value == "Established"]
+        live_b = [c for c in pb_._conns if c.session.state.value == "Established"]
+        assert len(live_a) == 1 and len(live_b) == 1
+        assert live_a[0].outbound != live_b[0].outbound
+        ta, tb = live_a[0].transport, live_b[0].transport
+        assert ta is not None and tb is not None
+        assert ta.get_extra_info("sockname") == tb.get_extra_info("peername")
+        b.announce(Route.make("198.51.100.0/24"))
+        await until(ea, RouteReceived)
+    finally:
+        await a.stop()
+        await b.stop()
+
+
+async def test_graceful_restart_keeps_routes_until_end_of_rib() -> None:
+    port = free_port()
+    a = Speaker(65001, "192.0.2.1", listen=[("127.0.0.1", port)])
+    a.add_neighbor(Neighbor("127.0.0.2", remote_as=65002, passive=True))
+    nb = Neighbor("127.0.0.1", remote_as=65001, port=port, local_address="127.0.0.2",
+                  connect_retry_time=1)  # fmt: skip
+    b = Speaker(65002, "192.0.2.2", listen=())
+    b.add_neighbor(nb)
+    b.announce([Route.make("198.51.100.0/24"), Route.make("203.0.113.0/24")])
+    ea = a.events()
+    await a.start()
+    await b.start()
+    try:
+        await until(ea, PeerUp)
+        await until(ea, EndOfRib, family=IPV4_UNICAST)
+        assert len(a.peer("127.0.0.2").rib_in) == 2
+        # b stops for a restart (Cease/administrative reset): a keeps b's routes as stale
+        await b.stop("upgrade", restart=True)
+        down = await until(ea, PeerDown)
+        assert isinstance(down, PeerDown) and down.graceful
+        assert len(a.peer("127.0.0.2").rib_in) == 2  # kept, as stale
+        # b comes back restarting, announcing only one of the two routes
+        b2 = Speaker(65002, "192.0.2.2", listen=(), restarting=True)
+        b2.add_neighbor(nb)
+        b2.announce(Route.make("198.51.100.0/24"))
+        await b2.start()
+        try:
+            up = await until(ea, PeerUp)
+            assert isinstance(up, PeerUp) and up.negotiated.peer_restart is not None
+            assert up.negotiated.peer_restart.restarting
+            gone = await until(ea, RouteWithdrawn)
+            assert isinstance(gone, RouteWithdrawn)
+            assert gone.prefix == Prefix.parse("203.0.113.0/24")
+            await until(ea, EndOfRib, family=IPV4_UNICAST)
+            assert list(a.peer("127.0.0.2").rib_in.routes[IPV4_UNICAST]) == [
+                Prefix.parse("198.51.100.0/24")
+            ]
+        finally:
+            await b2.stop()
+    finally:
+        await a.stop()
+        await b.stop()
