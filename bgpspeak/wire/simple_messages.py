@@ -69,19 +69,20 @@ class Notification(Message):
         return cls(ErrorCode.CEASE, subcode, data)
 
     def hard_reset(self) -> Notification:
-        """This Cease wrapped as Cease/Hard Reset (RFC 8538 section 3: the data is the inner
-        subcode and the inner data), which tells a graceful-restart peer to flush our routes."""
-        if self.code != ErrorCode.CEASE or self.subcode == CeaseSubcode.HARD_RESET:
+        """This notification wrapped as Cease/Hard Reset (RFC 8538 section 3: the data is the
+        encapsulated error code, subcode and data), which tells a graceful-restart peer to flush
+        our routes instead of keeping them as stale."""
+        if self.code == ErrorCode.CEASE and self.subcode == CeaseSubcode.HARD_RESET:
             return self
-        return Notification(
-            ErrorCode.CEASE, CeaseSubcode.HARD_RESET, bytes((self.subcode,)) + self.data
-        )
+        data = bytes((self.code, self.subcode)) + self.data
+        return Notification(ErrorCode.CEASE, CeaseSubcode.HARD_RESET, data)
 
     @property
     def inner(self) -> Notification:
-        """For a Hard Reset, the Cease it carries; otherwise the notification itself."""
-        if self.code == ErrorCode.CEASE and self.subcode == CeaseSubcode.HARD_RESET and self.data:
-            return Notification(ErrorCode.CEASE, self.data[0], self.data[1:])
+        """For a Hard Reset, the notification it carries; otherwise the notification itself."""
+        if self.code == ErrorCode.CEASE and self.subcode == CeaseSubcode.HARD_RESET:
+            if len(self.data) >= 2:
+                return Notification(self.data[0], self.data[1], self.data[2:])
         return self
 
     @property
@@ -129,8 +130,9 @@ class Notification(Message):
 
     def __str__(self) -> str:
         text = f"{code_name(self.code)}/{subcode_name(self.code, self.subcode)}"
-        if self.inner is not self:
-            text += f"({subcode_name(self.code, self.inner.subcode)})"
+        inner = self.inner
+        if inner is not self:
+            text += f"({code_name(inner.code)}/{subcode_name(inner.code, inner.subcode)})"
         msg = self.shutdown_message
         return f"{text}: {msg!r}" if msg else text
 

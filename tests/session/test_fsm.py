@@ -480,3 +480,19 @@ def test_our_open_carries_the_configuration() -> None:
     names = [type(c).__name__ for c in o.capabilities]
     assert names[:2] == ["Multiprotocol", "Multiprotocol"]
     assert {"GracefulRestart", "FourOctetAs", "Fqdn", "EnhancedRouteRefresh"} <= set(names)
+
+
+def test_stop_with_n_bit_goes_out_as_hard_reset_carrying_the_cease() -> None:
+    """RFC 8538 section 3: Hard Reset data is the encapsulated code, subcode and data (FRR logs
+    ours as `%NOTIFICATION(Hard Reset) ... 6/2 (Cease/Administrative Shutdown) "bye"`)."""
+    s, c = reach(State.ESTABLISHED)
+    outs = s.handle(Stop(Notification.cease(CeaseSubcode.ADMINISTRATIVE_SHUTDOWN, "bye")), c.now)
+    (note,) = [m for m in sent_messages(outs) if isinstance(m, Notification)]
+    assert (note.code, note.subcode) == (6, 9)
+    assert note.data == bytes((6, 2, 3)) + b"bye"
+    assert note.shutdown_message == "bye"
+    # an administrative reset stays a plain Cease: the peer may keep our routes (graceful)
+    s, c = reach(State.ESTABLISHED)
+    outs = s.handle(Stop(Notification.cease(CeaseSubcode.ADMINISTRATIVE_RESET, "brb")), c.now)
+    (note,) = [m for m in sent_messages(outs) if isinstance(m, Notification)]
+    assert (note.code, note.subcode) == (6, 4)
