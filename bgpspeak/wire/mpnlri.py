@@ -18,6 +18,9 @@ from .prefix import Prefix, decode_prefixes, encode_prefixes
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
+_new = object.__new__
+_set = object.__setattr__
+
 # valid next-hop lengths for the families whose NLRI we decode
 _NH_LENGTHS = {1: (4, 16, 32), 2: (16, 32)}
 
@@ -108,24 +111,41 @@ class MpReachNlri(PathAttribute):
         n = len(value)
         if n < 5:
             raise AttributeMalformed(f"MP_REACH_NLRI needs at least 5 octets, got {n}")
-        afi = int.from_bytes(value[0:2], "big")
+        afi = (value[0] << 8) | value[1]
         safi = value[2]
         nhlen = value[3]
         if 4 + nhlen + 1 > n:
             raise AttributeMalformed(
                 f"MP_REACH_NLRI next hop length {nhlen} runs past the attribute ({n} octets)"
             )
-        family = Family(afi, safi)
-        allowed = _NH_LENGTHS.get(afi) if family in PREFIX_FAMILIES else None
-        if allowed is not None and nhlen not in allowed:
-            raise AttributeMalformed(
-                f"MP_REACH_NLRI next hop length {nhlen} is not valid for {family}"
-                f" (expected one of {', '.join(map(str, allowed))})"
-            )
-        next_hop = bytes(value[4 : 4 + nhlen])
-        reserved = value[4 + nhlen]
-        nlri = _decode_nlri(family, value[5 + nhlen :], ctx, f"MP_REACH_NLRI({family}).nlri")
-        return cls(afi, safi, next_hop, nlri, reserved, flags)
+        key = (afi, safi)  # equal to Family(afi, safi), without building one (hot path)
+        if key in PREFIX_FAMILIES:
+            allowed = _NH_LENGTHS[afi]
+            if nhlen not in allowed:
+                raise AttributeMalformed(
+                    f"MP_REACH_NLRI next hop length {nhlen} is not valid for {Family(afi, safi)}"
+                    f" (expected one of {', '.join(map(str, allowed))})"
+                )
+            try:
+                nlri: tuple[Prefix, ...] | bytes = decode_prefixes(
+                    value[5 + nhlen :], afi, key in ctx.add_path, "MP_REACH_NLRI.nlri"
+                )
+            except DecodeError as e:
+                # RFC 7606 section 5.3 / 7.11: NLRI that cannot be parsed cannot be withdrawn
+                raise AttributeMalformed(
+                    f"MP_REACH_NLRI({Family(afi, safi)}).nlri: {e.reason}",
+                    UpdateSubcode.OPTIONAL_ATTRIBUTE_ERROR,
+                ) from None
+        else:
+            nlri = value[5 + nhlen :]
+        attr = _new(cls)
+        _set(attr, "afi", afi)
+        _set(attr, "safi", safi)
+        _set(attr, "next_hop", value[4 : 4 + nhlen])
+        _set(attr, "nlri", nlri)
+        _set(attr, "reserved", value[4 + nhlen])
+        _set(attr, "flags", flags)
+        return attr
 
     @classmethod
     def decode_abbreviated(cls, value: bytes, family: Family, flags: int) -> MpReachNlri:
@@ -180,7 +200,7 @@ class MpUnreachNlri(PathAttribute):
         afi = int.from_bytes(value[0:2], "big")
         safi = value[2]
         family = Family(afi, safi)
-        withdrawn = _decode_nlri(family, value[3:], ctx, f"MP_UNREACH_NLRI({family}).withdrawn")
+        withdrawn = _decode_nlri(family, value[3:], ctx, "MP_UNREACH_NLRI.withdrawn")
         return cls(afi, safi, withdrawn, flags)
 
     def encode_value(self, ctx: Context) -> bytes:

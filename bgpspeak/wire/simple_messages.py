@@ -80,9 +80,9 @@ class Notification(Message):
     @property
     def inner(self) -> Notification:
         """For a Hard Reset, the notification it carries; otherwise the notification itself."""
-        if self.code == ErrorCode.CEASE and self.subcode == CeaseSubcode.HARD_RESET:
-            if len(self.data) >= 2:
-                return Notification(self.data[0], self.data[1], self.data[2:])
+        hard = self.code == ErrorCode.CEASE and self.subcode == CeaseSubcode.HARD_RESET
+        if hard and len(self.data) >= 2:
+            return Notification(self.data[0], self.data[1], self.data[2:])
         return self
 
     @property

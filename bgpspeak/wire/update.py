@@ -43,15 +43,25 @@ class AttributeCache:
     AS width for the attributes whose value depends on it.
     """
 
-    __slots__ = ("_as2", "_as4", "limit")
+    __slots__ = ("_as2", "_as4", "_sections2", "_sections4", "limit")
 
     def __init__(self, limit: int = 200_000) -> None:
         self.limit = limit
         self._as2: dict[bytes, PathAttribute] = {}
         self._as4: dict[bytes, PathAttribute] = {}
+        # whole attribute sections that decoded cleanly, hold ORIGIN, AS_PATH and NEXT_HOP and
+        # no MP_REACH/MP_UNREACH: the common IPv4 UPDATE decodes with one dict lookup
+        self._sections2: dict[bytes, tuple[PathAttribute, ...]] = {}
+        self._sections4: dict[bytes, tuple[PathAttribute, ...]] = {}
 
     def table(self, asn4: bool) -> dict[bytes, PathAttribute]:
         t = self._as4 if asn4 else self._as2
+        if len(t) >= self.limit:
+            t.clear()
+        return t
+
+    def sections(self, asn4: bool) -> dict[bytes, tuple[PathAttribute, ...]]:
+        t = self._sections4 if asn4 else self._sections2
         if len(t) >= self.limit:
             t.clear()
         return t
@@ -172,6 +182,20 @@ class Update(Message):
         return out
 
 
+_set = object.__setattr__
+
+
+def _new_update(
+    withdrawn: tuple[Prefix, ...], attributes: tuple[PathAttribute, ...], nlri: tuple[Prefix, ...]
+) -> Update:
+    """Update() without the frozen dataclass __init__ overhead (the decode hot path)."""
+    u = object.__new__(Update)
+    _set(u, "withdrawn", withdrawn)
+    _set(u, "attributes", attributes)
+    _set(u, "nlri", nlri)
+    return u
+
+
 def _malformed_list(reason: str, field: str, data: bytes = b"") -> DecodeError:
     return update_error(
         UpdateSubcode.MALFORMED_ATTRIBUTE_LIST, reason, field, Action.SESSION_RESET, data
@@ -219,11 +243,23 @@ def decode_update(
             )
         return Update(withdrawn, (), nlri)
 
+    sections = None
+    if cache is not None:
+        sections = cache.sections(ctx.asn4)
+        hit = sections.get(body[apos:aend])
+        if hit is not None:
+            return _new_update(withdrawn, hit, nlri)
+
     attrs, error = _decode_attributes(body, apos, aend, ctx, cache)
     if error is None or error.action < Action.SESSION_RESET:
         codes = {a.type_code for a in attrs}
+        mp_codes = _MP_REACH in codes or _MP_UNREACH in codes
+        if sections is not None and error is None and not mp_codes and {1, 2, 3} <= codes:
+            t = tuple(attrs)
+            sections[body[apos:aend]] = t
+            return _new_update(withdrawn, t, nlri)
         mp = None
-        if _MP_REACH in codes:
+        if mp_codes:
             for a in attrs:
                 if isinstance(a, MpReachNlri):
                     mp = a
@@ -246,7 +282,7 @@ def decode_update(
         if error.action < Action.SESSION_RESET:
             error.update = Update(withdrawn, tuple(attrs), nlri)
         raise error
-    return Update(withdrawn, tuple(attrs), nlri)
+    return _new_update(withdrawn, tuple(attrs), nlri)
 
 
 def decode_path_attributes(
@@ -283,12 +319,11 @@ def _decode_attributes(
     classes = ATTRIBUTE_CLASSES
     index = 0
     while i < end:
-        where = f"update.attributes[{index}]"
         if end - i < 3 or (body[i] & EXTENDED_LENGTH and end - i < 4):
             err = update_error(
                 UpdateSubcode.MALFORMED_ATTRIBUTE_LIST,
                 f"{end - i} octets left: too few for an attribute header",
-                where,
+                f"update.attributes[{index}]",
                 Action.TREAT_AS_WITHDRAW,
             )
             return attrs, _worse(worst, err)
@@ -301,14 +336,12 @@ def _decode_attributes(
             vlen = body[i + 2]
             vstart = i + 3
         vend = vstart + vlen
-        name = classes[code].NAME if code in classes else f"type {code}"
-        where = f"update.attributes[{index}]({name})"
         if vend > end:
             # RFC 7606 section 4: rely on the total attribute length to find the NLRI
             err = update_error(
                 UpdateSubcode.ATTRIBUTE_LENGTH_ERROR,
                 f"value length {vlen} runs past the attribute section ({end - vstart} octets left)",
-                where,
+                _where(index, code),
                 Action.TREAT_AS_WITHDRAW,
                 body[i:end],
             )
@@ -318,7 +351,8 @@ def _decode_attributes(
         index += 1
         if code in seen:
             if code in (_MP_REACH, _MP_UNREACH):
-                return attrs, _malformed_list(f"{name} appears more than once", where, raw)
+                where = _where(index - 1, code)
+                return attrs, _malformed_list(f"{_name(code)} appears more than once", where, raw)
             continue  # RFC 7606 section 3g: later copies of any other attribute are discarded
         seen.add(code)
         if table is not None and code != _MP_REACH and code != _MP_UNREACH:
@@ -332,7 +366,7 @@ def _decode_attributes(
                 return attrs, update_error(
                     UpdateSubcode.UNRECOGNIZED_WELL_KNOWN_ATTRIBUTE,
                     f"well-known attribute type {code} is not recognised",
-                    where,
+                    _where(index - 1, code),
                     Action.SESSION_RESET,
                     raw,
                 )
@@ -344,10 +378,10 @@ def _decode_attributes(
             if (flags & _WELL_KNOWN_FLAGS_MASK) != (cls.DEFAULT_FLAGS & _WELL_KNOWN_FLAGS_MASK):
                 err = update_error(
                     UpdateSubcode.ATTRIBUTE_FLAGS_ERROR,
-                    f"flags 0x{flags:02x} conflict with {name}'s"
+                    f"flags 0x{flags:02x} conflict with {cls.NAME}'s"
                     f" (optional={bool(cls.DEFAULT_FLAGS & OPTIONAL)},"
                     f" transitive={bool(cls.DEFAULT_FLAGS & TRANSITIVE)})",
-                    where,
+                    _where(index - 1, code),
                     action,
                     raw,
                 )
@@ -361,7 +395,7 @@ def _decode_attributes(
                 else:
                     attr = cls.decode_value(raw[len(raw) - vlen :], flags, ctx)
             except AttributeMalformed as e:
-                err = update_error(e.subcode, e.reason, where, action, raw)
+                err = update_error(e.subcode, e.reason, _where(index - 1, code), action, raw)
                 worst = _worse(worst, err)
                 if err.action == Action.SESSION_RESET:
                     return attrs, worst
@@ -370,6 +404,16 @@ def _decode_attributes(
                 table[raw] = attr
         attrs.append(attr)
     return attrs, worst
+
+
+def _name(code: int) -> str:
+    cls = ATTRIBUTE_CLASSES.get(code)
+    return cls.NAME if cls is not None else f"type {code}"
+
+
+def _where(index: int, code: int) -> str:
+    """The error's field name, built only when there is an error (this loop is hot)."""
+    return f"update.attributes[{index}]({_name(code)})"
 
 
 def _worse(a: DecodeError | None, b: DecodeError) -> DecodeError:
