@@ -40,6 +40,7 @@ from .attributes import (
     OriginatorId,
     OriginValue,
 )
+from .bgpsec import BgpsecPath, SecurePathSegment, SignatureBlock, SignatureSegment
 from .capabilities import (
     CAPABILITY_CLASSES,
     AddPath,
@@ -141,6 +142,7 @@ __all__ = [
     "AttributeCache",
     "BGPError",
     "BgpRole",
+    "BgpsecPath",
     "CapabilitiesParameter",
     "Capability",
     "CapabilityCode",
@@ -187,6 +189,9 @@ __all__ = [
     "RouteRefreshCapability",
     "RouteRefreshCisco",
     "RouteRefreshSubcode",
+    "SecurePathSegment",
+    "SignatureBlock",
+    "SignatureSegment",
     "SoftwareVersion",
     "StreamDecoder",
     "UnknownAttribute",

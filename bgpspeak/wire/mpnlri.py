@@ -21,6 +21,10 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _new = object.__new__
 _set = object.__setattr__
 
+#: RFC 4760 section 7: an incorrect MP_REACH_NLRI / MP_UNREACH_NLRI is answered with
+#: UPDATE Message Error / Optional Attribute Error, whatever part of it is wrong.
+_MP_ERROR = UpdateSubcode.OPTIONAL_ATTRIBUTE_ERROR
+
 # valid next-hop lengths for the families whose NLRI we decode
 _NH_LENGTHS = {1: (4, 16, 32), 2: (16, 32)}
 
@@ -110,13 +114,14 @@ class MpReachNlri(PathAttribute):
     def decode_value(cls, value: bytes, flags: int, ctx: Context) -> MpReachNlri:
         n = len(value)
         if n < 5:
-            raise AttributeMalformed(f"MP_REACH_NLRI needs at least 5 octets, got {n}")
+            raise AttributeMalformed(f"MP_REACH_NLRI needs at least 5 octets, got {n}", _MP_ERROR)
         afi = (value[0] << 8) | value[1]
         safi = value[2]
         nhlen = value[3]
         if 4 + nhlen + 1 > n:
             raise AttributeMalformed(
-                f"MP_REACH_NLRI next hop length {nhlen} runs past the attribute ({n} octets)"
+                f"MP_REACH_NLRI next hop length {nhlen} runs past the attribute ({n} octets)",
+                _MP_ERROR,
             )
         key = (afi, safi)  # equal to Family(afi, safi), without building one (hot path)
         if key in PREFIX_FAMILIES:
@@ -124,7 +129,8 @@ class MpReachNlri(PathAttribute):
             if nhlen not in allowed:
                 raise AttributeMalformed(
                     f"MP_REACH_NLRI next hop length {nhlen} is not valid for {Family(afi, safi)}"
-                    f" (expected one of {', '.join(map(str, allowed))})"
+                    f" (expected one of {', '.join(map(str, allowed))})",
+                    _MP_ERROR,
                 )
             try:
                 nlri: tuple[Prefix, ...] | bytes = decode_prefixes(
@@ -134,7 +140,7 @@ class MpReachNlri(PathAttribute):
                 # RFC 7606 section 5.3 / 7.11: NLRI that cannot be parsed cannot be withdrawn
                 raise AttributeMalformed(
                     f"MP_REACH_NLRI({Family(afi, safi)}).nlri: {e.reason}",
-                    UpdateSubcode.OPTIONAL_ATTRIBUTE_ERROR,
+                    _MP_ERROR,
                 ) from None
         else:
             nlri = value[5 + nhlen :]
@@ -151,7 +157,9 @@ class MpReachNlri(PathAttribute):
     def decode_abbreviated(cls, value: bytes, family: Family, flags: int) -> MpReachNlri:
         """The TABLE_DUMP_V2 form (RFC 6396 section 4.3.4): next-hop length and next hop only."""
         if not value or 1 + value[0] > len(value):
-            raise AttributeMalformed("abbreviated MP_REACH_NLRI next hop runs past the attribute")
+            raise AttributeMalformed(
+                "abbreviated MP_REACH_NLRI next hop runs past the attribute", _MP_ERROR
+            )
         return cls(family.afi, family.safi, bytes(value[1 : 1 + value[0]]), (), 0, flags)
 
     def encode_value(self, ctx: Context) -> bytes:
@@ -196,7 +204,9 @@ class MpUnreachNlri(PathAttribute):
     @classmethod
     def decode_value(cls, value: bytes, flags: int, ctx: Context) -> MpUnreachNlri:
         if len(value) < 3:
-            raise AttributeMalformed(f"MP_UNREACH_NLRI needs at least 3 octets, got {len(value)}")
+            raise AttributeMalformed(
+                f"MP_UNREACH_NLRI needs at least 3 octets, got {len(value)}", _MP_ERROR
+            )
         afi = int.from_bytes(value[0:2], "big")
         safi = value[2]
         family = Family(afi, safi)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from . import aspath as _aspath  # noqa: F401  (registers AS_PATH / AS4_PATH)
+from . import bgpsec as _bgpsec  # noqa: F401  (registers BGPSEC_PATH)
 from . import communities as _communities  # noqa: F401  (registers the community attributes)
 from .attribute import (
     ATTRIBUTE_CLASSES,
@@ -33,6 +34,7 @@ from .prefix import Prefix, decode_prefixes, encode_prefixes
 
 _MP_REACH = 14
 _MP_UNREACH = 15
+_BGPSEC_PATH = 33
 _WELL_KNOWN_FLAGS_MASK = OPTIONAL | TRANSITIVE
 
 
@@ -265,6 +267,9 @@ def decode_update(
                     mp = a
         if nlri or (mp is not None and mp.nlri):
             missing = [c for c in (1, 2) if c not in codes]
+            if _BGPSEC_PATH in codes and 2 in missing:
+                # RFC 8205 section 4: a BGPsec UPDATE carries BGPsec_PATH instead of AS_PATH
+                missing.remove(2)
             if nlri and 3 not in codes:
                 missing.append(3)
             if missing:
