@@ -8,7 +8,6 @@ schedules the one timer each session asks for, resolves connection collisions (R
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
 import logging
 import socket
@@ -16,7 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from .neighbor import Neighbor
-from .net.sockopts import set_md5, set_ttl_security
+from .net.sockopts import SocketLike, set_md5, set_ttl_security
 from .rib import AdjRibIn, AdjRibOut, pack_updates
 from .routes import ExportContext, ExportError, Route, export_attributes
 from .session import (
@@ -212,7 +211,7 @@ class Peer:
         self._conns.append(conn)
         return conn
 
-    def accept(self, transport: asyncio.Transport, sock: socket.socket | None) -> None:
+    def accept(self, transport: asyncio.Transport, sock: SocketLike | None) -> None:
         """An incoming connection from this neighbor's address."""
         if not self._enabled:
             transport.abort()
@@ -231,8 +230,12 @@ class Peer:
                 transport.close()
                 return
         if sock is not None and self.neighbor.ttl_security:
-            with contextlib.suppress(OSError):
+            try:
                 set_ttl_security(sock, self.neighbor.ttl_security)
+            except OSError as e:
+                self._emit(PeerError(self.address, f"ttl_security on accepted connection: {e}"))
+                transport.abort()
+                return
         conn = self._new_connection(outbound=False)
         self.feed(conn, Start())
         conn.connection_made(transport)

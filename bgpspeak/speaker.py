@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .neighbor import Neighbor
-from .net.sockopts import set_md5
+from .net.sockopts import send_with_max_ttl, set_md5
 from .peer import Peer, RouteTable, normalize
 from .routes import Route
 from .session import Session, State
@@ -71,8 +71,7 @@ class _Listener(asyncio.Protocol):
             log.info("refused connection from unconfigured %s", addr)
             transport.abort()
             return
-        raw = sock if isinstance(sock, socket.socket) else None
-        peer.accept(transport, raw)
+        peer.accept(transport, sock)
 
 
 class EventStream:
@@ -143,6 +142,8 @@ class Speaker:
         self._peers[addr] = peer
         for sock in self._listen_socks:
             self._install_md5(sock, neighbor)
+            if neighbor.ttl_security:
+                send_with_max_ttl(sock)
         if self._loop is not None:
             peer.start(self._loop)
         return peer
@@ -209,6 +210,8 @@ class Speaker:
             if family == socket.AF_INET6:
                 # "::" takes IPv4 too, as FRR's listener does
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0 if host == "::" else 1)
+            if any(p.neighbor.ttl_security for p in self._peers.values()):
+                send_with_max_ttl(sock)
             sock.bind((host, port))
             sock.listen(128)
             sock.setblocking(False)

@@ -9,6 +9,17 @@ from __future__ import annotations
 import ipaddress
 import socket
 import struct
+from typing import Protocol
+
+
+class SocketLike(Protocol):
+    """A socket or asyncio's TransportSocket view of one: enough to set options."""
+
+    @property
+    def family(self) -> int: ...
+
+    def setsockopt(self, level: int, optname: int, value: int | bytes, /) -> None: ...
+
 
 TCP_MD5SIG = 14
 TCP_MD5SIG_MAXKEYLEN = 80
@@ -37,7 +48,7 @@ def md5sig_struct(peer: ipaddress.IPv4Address | ipaddress.IPv6Address, password:
 
 
 def set_md5(
-    sock: socket.socket,
+    sock: SocketLike,
     peer: ipaddress.IPv4Address | ipaddress.IPv6Address,
     password: str | bytes | None,
 ) -> None:
@@ -49,13 +60,23 @@ def set_md5(
     sock.setsockopt(socket.IPPROTO_TCP, TCP_MD5SIG, md5sig_struct(peer, key))
 
 
-def set_ttl_security(sock: socket.socket, hops: int) -> None:
+def send_with_max_ttl(sock: SocketLike) -> None:
+    """TTL / hop limit 255 on everything this socket sends, SYN-ACKs of a listener included, so
+    a GTSM peer accepts our handshake before we know which peer is calling."""
+    if sock.family == socket.AF_INET6:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, 255)
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, 255)  # IPv4-mapped peers
+    else:
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, 255)
+
+
+def set_ttl_security(sock: SocketLike, hops: int) -> None:
     """GTSM: send with TTL 255 and accept only packets that arrive with TTL >= 256 - hops."""
     if not 1 <= hops <= 254:
         raise ValueError(f"ttl_security hops {hops} is not 1..254")
+    send_with_max_ttl(sock)
     if sock.family == socket.AF_INET6:
-        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, 255)
         sock.setsockopt(socket.IPPROTO_IPV6, IPV6_MINHOPCOUNT, 256 - hops)
+        sock.setsockopt(socket.IPPROTO_IP, IP_MINTTL, 256 - hops)  # IPv4-mapped peers
     else:
-        sock.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, 255)
         sock.setsockopt(socket.IPPROTO_IP, IP_MINTTL, 256 - hops)

@@ -235,3 +235,56 @@ async def test_graceful_restart_keeps_routes_until_end_of_rib() -> None:
     finally:
         await a.stop()
         await b.stop()
+
+
+@pytest.mark.parametrize("passwords", [("s3cret", "s3cret"), ("s3cret", "wrong"), ("s3cret", None)])
+async def test_tcp_md5_signatures(passwords: tuple[str, str | None]) -> None:
+    """RFC 2385 through Linux TCP_MD5SIG: matching keys establish; a wrong or missing key never
+    gets a single segment through (the kernel drops them), so the session stays down."""
+    port = free_port()
+    a = Speaker(65001, "192.0.2.1", listen=[("127.0.0.1", port)])
+    b = Speaker(65002, "192.0.2.2", listen=())
+    a.add_neighbor(Neighbor("127.0.0.2", remote_as=65002, passive=True, md5_password=passwords[0]))
+    b.add_neighbor(
+        Neighbor("127.0.0.1", remote_as=65001, port=port, local_address="127.0.0.2",
+                 md5_password=passwords[1], connect_retry_time=1)
+    )  # fmt: skip
+    ea = a.events()
+    await a.start()
+    await b.start()
+    try:
+        if passwords[0] == passwords[1]:
+            await until(ea, PeerUp, timeout=10)
+        else:
+            with pytest.raises(TimeoutError):
+                await until(ea, PeerUp, timeout=3)
+            assert a.peer("127.0.0.2").state.value != "Established"
+    finally:
+        await a.stop()
+        await b.stop()
+
+
+@pytest.mark.parametrize(("a_hops", "b_hops", "up"), [(1, 1, True), (1, None, False)])
+async def test_ttl_security(a_hops: int, b_hops: int | None, up: bool) -> None:
+    """GTSM (RFC 5082): a side that sends with the default TTL (64) is never heard by a side that
+    requires 255 - hops + 1."""
+    port = free_port()
+    a = Speaker(65001, "192.0.2.1", listen=[("127.0.0.1", port)])
+    b = Speaker(65002, "192.0.2.2", listen=())
+    a.add_neighbor(Neighbor("127.0.0.2", remote_as=65002, passive=True, ttl_security=a_hops))
+    b.add_neighbor(
+        Neighbor("127.0.0.1", remote_as=65001, port=port, local_address="127.0.0.2",
+                 ttl_security=b_hops, connect_retry_time=1)
+    )  # fmt: skip
+    ea = a.events()
+    await a.start()
+    await b.start()
+    try:
+        if up:
+            await until(ea, PeerUp, timeout=10)
+        else:
+            with pytest.raises(TimeoutError):
+                await until(ea, PeerUp, timeout=3)
+    finally:
+        await a.stop()
+        await b.stop()
