@@ -55,9 +55,11 @@ from .speaker_events import (
     RouteReceived,
     RouteWithdrawn,
 )
+from .wire.aspath import AsPath
+from .wire.attribute import PathAttribute
+from .wire.attributes import NextHop
 from .wire.errors import CeaseSubcode, ErrorCode
 from .wire.family import IPV4_UNICAST, Family
-from .wire.mpnlri import MpReachNlri
 from .wire.prefix import Prefix
 from .wire.simple_messages import REFRESH_BORR, REFRESH_EORR, Notification, RouteRefresh
 from .wire.update import Update
@@ -447,20 +449,25 @@ class Peer:
         attrs = update.path_attributes()
         mp = update.mp_reach
         nh4 = update.get(3)
-        for family, item in update.announced():
-            if not isinstance(item, Prefix):
-                continue
-            if ev.treat_as_withdraw:
-                if self.rib_in.remove(family, item):
-                    self._emit(RouteWithdrawn(self.address, family, item))
-                continue
-            if family == IPV4_UNICAST and (mp is None or item in update.nlri):
-                next_hops: tuple[IPAddress, ...] = (nh4.address,) if nh4 is not None else ()  # type: ignore[attr-defined]
-            else:
-                next_hops = mp.next_hops if isinstance(mp, MpReachNlri) else ()
-            stored = attrs if mp is None else (*attrs, mp)
-            self.rib_in.add(family, item, stored)
-            self._emit(RouteReceived(self.address, family, item, next_hops, attrs))
+        batches: list[tuple[Family, tuple[Prefix, ...], tuple[IPAddress, ...]]] = []
+        if update.nlri:
+            batches.append(
+                (IPV4_UNICAST, update.nlri, (nh4.address,) if isinstance(nh4, NextHop) else ())
+            )
+        if mp is not None and not isinstance(mp.nlri, bytes) and mp.nlri:
+            batches.append((mp.family, mp.nlri, mp.next_hops))
+        # RFC 4271 9.1.2: a route whose AS path already holds our AS is a loop (FRR sends our
+        # own routes back to us); like a malformed one, it replaces whatever we had
+        drop = ev.treat_as_withdraw or self._is_loop(attrs)
+        stored = attrs if mp is None else (*attrs, mp)
+        for family, prefixes, next_hops in batches:
+            for prefix in prefixes:
+                if drop:
+                    if self.rib_in.remove(family, prefix):
+                        self._emit(RouteWithdrawn(self.address, family, prefix))
+                    continue
+                self.rib_in.add(family, prefix, stored)
+                self._emit(RouteReceived(self.address, family, prefix, next_hops, attrs))
         limit = self.config.max_prefixes
         if limit is not None:
             for family in {f for f, _ in update.announced()}:
@@ -482,6 +489,10 @@ class Peer:
                     assert self._loop is not None
                     self._loop.call_later(60, self._restart_after_limit)
                     return
+
+    def _is_loop(self, attrs: tuple[PathAttribute, ...]) -> bool:
+        local = self.config.local_as
+        return any(isinstance(a, AsPath) and local in a.asns for a in attrs)
 
     def _restart_after_limit(self) -> None:
         if self._enabled and self._primary is not None and self._established is None:
