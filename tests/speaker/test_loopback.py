@@ -288,3 +288,18 @@ async def test_ttl_security(a_hops: int, b_hops: int | None, up: bool) -> None:
     finally:
         await a.stop()
         await b.stop()
+
+
+async def test_routes_with_our_as_in_the_path_are_not_accepted() -> None:
+    a, b, ea, _ = await pair()
+    try:
+        b.announce([Route.make("198.51.100.0/24", as_path=[65001]), Route.make("203.0.113.0/24")])
+        ev = await until(ea, RouteReceived)
+        assert isinstance(ev, RouteReceived) and ev.prefix == Prefix.parse("203.0.113.0/24")
+        await asyncio.sleep(0.2)
+        assert list(a.peer("127.0.0.2").rib_in.routes[IPV4_UNICAST]) == [
+            Prefix.parse("203.0.113.0/24")
+        ]
+    finally:
+        await a.stop()
+        await b.stop()
