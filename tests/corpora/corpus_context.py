@@ -131,7 +131,6 @@ PCAP_GUESSES: dict[str, Guess] = {
     "packetlife/BGP_soft_reset.cap.bgphex": _PROBE_MID_SESSION,
     "packetlife/bgp as confed sequence.pcapng.cap.bgphex": _PROBE_MID_SESSION,
     "packetlife/bgp med.pcapng.cap.bgphex": _PROBE_MID_SESSION,
-    "packetlife/bgp orf prefix advertisement.pcapng.cap.bgphex": _PROBE_MID_SESSION,
     "packetlife/no-advertise community.pcapng.cap.bgphex": _PROBE_MID_SESSION,
     "pcapplusplus/Bgp_update1.dat.bgphex": _PROBE_MID_SESSION,
     "pcapplusplus/Bgp_update2.dat.bgphex": _PROBE_MID_SESSION,
@@ -231,8 +230,8 @@ BMP_GUESSES: dict[str, str] = {
 
 _BIRD_ADD_PATH_REASON = (
     "BIRD (mainline) recorded ADD-PATH sessions as MESSAGE_AS4, not RFC 8050's *_ADDPATH;"
-    " both OPENs in the file announce ADD-PATH send/receive (mrtparse README: 'includes ..."
-    " ADD-PATH capability')"
+    " the file's OPENs (BIRD's own, of two successive sessions) announce ADD-PATH send for"
+    " the family and the bird.conf has 'add paths on'"
 )
 #: MRT samples whose subtype does not tell that the session used ADD-PATH.
 MRT_ADD_PATH: dict[str, tuple[frozenset[Family], str]] = {
