@@ -10,13 +10,12 @@ from corpus_context import (
     EXABGP_SOURCES,
     MRT_ADD_PATH,
     PCAP_GUESSES,
-    Family,
     decode_open,
     resolve,
 )
 from corpus_files import capture_names, load
 
-from bgpspeak.wire import AddPath, Update
+from bgpspeak.wire import AddPath, Family, Update
 
 CAPTURES = capture_names()
 
