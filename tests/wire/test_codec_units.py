@@ -426,6 +426,23 @@ def test_empty_cluster_list_is_treat_as_withdraw() -> None:
     assert (e.code, e.subcode, e.action) == (3, 5, Action.TREAT_AS_WITHDRAW)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="wire bug: malformed ORIGINATOR_ID/CLUSTER_LIST from eBGP is treat-as-withdraw",
+)
+@pytest.mark.parametrize(
+    "raw",
+    [attr(0x80, 9, bytes(3)), attr(0x80, 10, bytes(6)), attr(0xC0, 9, bytes(4))],
+    ids=["originator-id-length", "cluster-list-length", "originator-id-flags"],
+)
+def test_route_reflection_attributes_from_ebgp_are_attribute_discard(raw: bytes) -> None:
+    """RFC 7606 sections 7.9 and 7.10: ORIGINATOR_ID and CLUSTER_LIST received from an external
+    neighbour SHALL be discarded ("attribute discard"), malformed or not; only from an internal
+    one is a malformed value treat-as-withdraw. (The codec does this for LOCAL_PREF, 7.5.)"""
+    e = error_of(update(MANDATORY + raw, NLRI), AS4)
+    assert e.action == Action.ATTRIBUTE_DISCARD
+
+
 @pytest.mark.parametrize(
     "segments",
     [

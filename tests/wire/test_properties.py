@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 from wire.strategies import (
+    ALL_FAMILIES,
     contexts,
     fits,
     keepalives,
@@ -30,9 +31,12 @@ from wire.strategies import (
 
 from bgpspeak.wire import (
     ATTRIBUTE_CLASSES,
+    CAPABILITY_CLASSES,
     EXTENDED_LENGTH,
     IPV4_UNICAST,
     MARKER,
+    OPTIONAL,
+    TRANSITIVE,
     Action,
     AsPath,
     AttributeCache,
@@ -47,6 +51,7 @@ from bgpspeak.wire import (
     StreamDecoder,
     Update,
     decode_message,
+    decode_prefixes,
     parse_community,
     parse_ext_community,
     parse_large_community,
@@ -108,6 +113,7 @@ def check_decode_error(e: DecodeError, ctx: Context) -> None:
         assert fits(e.update, ctx), e
         codes = [a.type_code for a in e.update.attributes]
         assert len(codes) == len(set(codes)), e
+        json.dumps(e.update.to_json())
     json.dumps(e.to_json())
     str(e)
     # the session must be able to put the NOTIFICATION for it on the wire
@@ -124,6 +130,9 @@ def decode_checked(data: bytes, ctx: Context) -> Message | DecodeError:
         return e
     again = decode_message(msg.encode(ctx), ctx)
     assert again == msg
+    # the CLI and the logs render whatever decoded
+    json.dumps(msg.to_json())
+    str(msg)
     return msg
 
 
@@ -211,14 +220,79 @@ def test_arbitrary_body_behind_valid_header(msg_type: int, body: bytes, ctx: Con
     decode_checked(header(msg_type, len(body)) + body, ctx)
 
 
+def _segments_octets() -> st.SearchStrategy[bytes]:
+    """AS_PATH-like segments with any type, count and width, so both widths get both right and
+    wrong shapes."""
+    segment = st.builds(
+        lambda t, asns, width: (
+            bytes((t, len(asns) if asns else 0))
+            + b"".join(a.to_bytes(4, "big")[-width:] for a in asns)
+        ),
+        st.integers(0, 5),
+        st.lists(st.integers(0, 0xFFFFFFFF), max_size=4),
+        st.sampled_from((2, 4)),
+    )
+    return st.lists(segment, max_size=3).map(b"".join)
+
+
+def _mp_reach_value() -> st.SearchStrategy[bytes]:
+    """MP_REACH_NLRI values: a real family, a next hop length that is often right, NLRI that is
+    often parseable."""
+    return st.builds(
+        lambda fam, nh, reserved, nlri: (
+            fam.afi.to_bytes(2, "big") + bytes((fam.safi, len(nh))) + nh + bytes((reserved,)) + nlri
+        ),
+        st.sampled_from(ALL_FAMILIES),
+        st.one_of(
+            st.sampled_from((0, 4, 12, 16, 24, 32, 48)).map(bytes),
+            st.binary(max_size=40),
+        ),
+        st.integers(0, 255),
+        _nlri_octets(),
+    )
+
+
+def _nlri_octets() -> st.SearchStrategy[bytes]:
+    """Runs of (path id,) length, prefix entries, well formed or not."""
+    entry = st.builds(
+        lambda pid, plen, addr, cut: pid + bytes((plen,)) + addr[: (plen + 7) // 8 - cut],
+        st.sampled_from((b"", b"\x00\x00\x00\x01")),
+        st.one_of(st.integers(0, 32), st.integers(0, 255)),
+        st.binary(min_size=16, max_size=16),
+        st.sampled_from((0, 0, 0, 1)),
+    )
+    return st.lists(entry, max_size=4).map(b"".join)
+
+
+def _attribute_value(code: int) -> st.SearchStrategy[bytes]:
+    anything = st.binary(max_size=40)
+    if code in (2, 17):
+        return st.one_of(_segments_octets(), anything)
+    if code == 14:
+        return st.one_of(_mp_reach_value(), anything)
+    if code == 15:
+        return st.one_of(
+            st.builds(
+                lambda fam, nlri: fam.afi.to_bytes(2, "big") + bytes((fam.safi,)) + nlri,
+                st.sampled_from(ALL_FAMILIES),
+                _nlri_octets(),
+            ),
+            anything,
+        )
+    return anything
+
+
 @st.composite
 def raw_attributes(draw: st.DrawFn) -> bytes:
-    """One attribute as octets: a known or unknown code, random flags, a value that is often
-    the right shape and often not, and a length field that sometimes lies."""
+    """One attribute as octets: a known or unknown code, random flags (often the right ones),
+    a value that is often the right shape and often not, and a length field that sometimes
+    lies."""
     code = draw(st.one_of(st.sampled_from(sorted(ATTRIBUTE_CLASSES)), st.integers(0, 255)))
-    flags = draw(st.integers(0, 255))
-    value = draw(st.binary(max_size=40))
-    length = draw(st.one_of(st.just(len(value)), st.integers(0, 300)))
+    cls = ATTRIBUTE_CLASSES.get(code)
+    right = (cls.DEFAULT_FLAGS if cls is not None else OPTIONAL) & (OPTIONAL | TRANSITIVE)
+    flags = draw(st.one_of(st.integers(0, 255), st.integers(0, 0x3F).map(lambda low: right | low)))
+    value = draw(_attribute_value(code))
+    length = draw(st.one_of(st.just(len(value)), st.just(len(value)), st.integers(0, 300)))
     if flags & EXTENDED_LENGTH:
         return bytes((flags, code)) + (length & 0xFFFF).to_bytes(2, "big") + value
     return bytes((flags, code, length & 0xFF)) + value
@@ -227,20 +301,53 @@ def raw_attributes(draw: st.DrawFn) -> bytes:
 @budget(400)
 @given(
     st.lists(raw_attributes(), max_size=6),
-    st.binary(max_size=12),
-    st.binary(max_size=12),
+    st.one_of(_nlri_octets(), st.binary(max_size=12)),
+    st.one_of(_nlri_octets(), st.binary(max_size=12)),
     contexts(),
 )
 def test_update_with_random_attributes(
     attrs: list[bytes], withdrawn: bytes, nlri: bytes, ctx: Context
 ) -> None:
     """The RFC 7606 paths: random attribute lists (duplicates, flag conflicts, bad lengths,
-    overruns) inside an otherwise well framed UPDATE."""
+    overruns) inside an otherwise well framed UPDATE. When the session survives, the message
+    it keeps (to use, or to withdraw) has exactly the routes of the IPv4 fields."""
     section = b"".join(attrs)
     body = (
         len(withdrawn).to_bytes(2, "big") + withdrawn + len(section).to_bytes(2, "big") + section
     ) + nlri
-    decode_checked(header(2, len(body)) + body, ctx)
+    outcome = decode_checked(header(2, len(body)) + body, ctx)
+    kept = outcome.update if isinstance(outcome, DecodeError) else outcome
+    if isinstance(kept, Update):
+        add4 = IPV4_UNICAST in ctx.add_path
+        assert kept.withdrawn == decode_prefixes(withdrawn, 1, add4, "withdrawn")
+        assert kept.nlri == decode_prefixes(nlri, 1, add4, "nlri")
+
+
+@st.composite
+def raw_capabilities(draw: st.DrawFn) -> bytes:
+    code = draw(st.one_of(st.sampled_from(sorted(CAPABILITY_CLASSES)), st.integers(0, 255)))
+    value = draw(st.binary(max_size=24))
+    length = draw(st.one_of(st.just(len(value)), st.integers(0, 40)))
+    return bytes((code, length)) + value
+
+
+@budget(300)
+@given(
+    st.lists(st.lists(raw_capabilities(), max_size=4).map(b"".join), max_size=3),
+    st.booleans(),
+    contexts(),
+)
+def test_open_with_random_capabilities(params: list[bytes], extended: bool, ctx: Context) -> None:
+    """Random capability TLVs (known codes with wrong sizes, lengths that lie) in regular or
+    RFC 9072 extended optional parameters."""
+    if extended:
+        opt = b"".join(b"\x02" + len(p).to_bytes(2, "big") + p for p in params)
+        optfield = b"\xff\xff" + len(opt).to_bytes(2, "big")
+    else:
+        opt = b"".join(b"\x02" + bytes((len(p) & 0xFF,)) + p for p in params)
+        optfield = bytes((len(opt) & 0xFF,))
+    body = b"\x04\xfd\xe9\x00\xb4\xc0\x00\x02\x01" + optfield + opt
+    decode_checked(header(1, len(body)) + body, ctx)
 
 
 MUTATIONS = ("flip", "truncate", "insert", "delete", "set", "length", "body-length")
