@@ -24,19 +24,11 @@ from bgpspeak.wire import (
     AS_CONFED_SEQUENCE,
     AS_CONFED_SET,
     AS_SET,
-    Aggregator,
-    As4Aggregator,
-    As4Path,
     AsPath,
-    AtomicAggregate,
     AttributeCache,
-    Communities,
     DecodeError,
-    LocalPref,
     MpReachNlri,
-    MultiExitDisc,
     NextHop,
-    Origin,
     PathAttribute,
     Prefix,
     Update,
@@ -64,54 +56,52 @@ def aspath_text(path: AsPath) -> str:
     return " ".join(parts)
 
 
-def _first(attrs: tuple[PathAttribute, ...], cls: type[Any]) -> Any:
-    for a in attrs:
-        if isinstance(a, cls):
-            return a
-    return None
+def _by_code(attrs: tuple[PathAttribute, ...]) -> dict[int, Any]:
+    return {a.type_code: a for a in attrs}
 
 
-def route_fields(attrs: tuple[PathAttribute, ...], as4: bool, next_hop: str) -> str:
-    """``AS path|origin|next hop|local pref|MED|communities|AG/NAG|aggregator|``."""
-    path = _first(attrs, AsPath)
-    aggregator = _first(attrs, Aggregator)
+def route_fields(attrs: tuple[PathAttribute, ...], as4: bool) -> tuple[str, str]:
+    """``(AS path|origin|, |local pref|MED|communities|AG/NAG|aggregator|)``: the fields before
+    and after the next hop, the same for every prefix of a message."""
+    a = _by_code(attrs)
+    path = a.get(2)
+    aggregator = a.get(7)
     if not as4:
         # a 2-octet session: the real values travel in AS4_PATH / AS4_AGGREGATOR (RFC 6793)
-        as4_path = next((a for a in attrs if isinstance(a, As4Path)), None)
-        if path is not None and type(path) is AsPath:
-            path = merge_as4_path(path, as4_path)
-        aggregator = merge_as4_aggregator(aggregator, _first(attrs, As4Aggregator))
-    if type(path) is not AsPath:
-        path = None
-    origin = _first(attrs, Origin)
-    lp = _first(attrs, LocalPref)
-    med = _first(attrs, MultiExitDisc)
-    comms = _first(attrs, Communities)
+        if path is not None:
+            path = merge_as4_path(path, a.get(17))
+        aggregator = merge_as4_aggregator(aggregator, a.get(18))
+    origin = a.get(1)
+    lp = a.get(5)
+    med = a.get(4)
+    comms = a.get(8)
     comm_text = (
         " ".join(_WELL_KNOWN.get(c, f"{c >> 16}:{c & 0xFFFF}") for c in comms.values)
         if comms is not None
         else ""
     )
-    return "|".join(
+    origin_text = _ORIGINS.get(origin.value, "INCOMPLETE") if origin is not None else "INCOMPLETE"
+    before = f"{aspath_text(path) if path is not None else ''}|{origin_text}|"
+    after = "|".join(
         [
-            aspath_text(path) if path is not None else "",
-            _ORIGINS.get(origin.value, "INCOMPLETE") if origin is not None else "INCOMPLETE",
-            next_hop,
+            "",
             str(lp.value if lp is not None else 0),
             str(med.value if med is not None else 0),
             comm_text,
-            "AG" if _first(attrs, AtomicAggregate) is not None else "NAG",
+            "AG" if 6 in a else "NAG",
             f"{aggregator.asn} {aggregator.address}" if aggregator is not None else "",
             "",
         ]
     )
+    return before, after
 
 
 def _rib_next_hop(attrs: tuple[PathAttribute, ...]) -> str:
-    mp = _first(attrs, MpReachNlri)
-    if mp is not None and mp.afi == 2 and mp.safi == 1 and mp.next_hops:
+    a = _by_code(attrs)
+    mp = a.get(14)
+    if isinstance(mp, MpReachNlri) and mp.afi == 2 and mp.safi == 1 and mp.next_hops:
         return str(mp.next_hops[0])
-    nh = _first(attrs, NextHop)
+    nh = a.get(3)
     return str(nh.address) if nh is not None else NO_ADDRESS
 
 
@@ -119,8 +109,9 @@ def _rib_line(kind: str, ts: str, entry: RibEntry, as4: bool) -> str:
     prefix = entry.prefix
     assert isinstance(prefix, Prefix)
     pid = f"|{entry.path_id}" if entry.path_id is not None else ""
+    before, after = route_fields(entry.attributes, as4)
     head = f"{kind}|{ts}|B|{entry.peer.ip}|{entry.peer.asn}|{prefix}{pid}|"
-    return head + route_fields(entry.attributes, as4, _rib_next_hop(entry.attributes))
+    return head + before + _rib_next_hop(entry.attributes) + after
 
 
 def _time(record: Bgp4mpMessage | Bgp4mpStateChange) -> str:
@@ -140,7 +131,7 @@ def _update_lines(record: Bgp4mpMessage, update: Update) -> Iterator[str]:
             pid = f"|{prefix.path_id}" if prefix.path_id is not None else ""
             yield f"{withdraw}{prefix}{pid}"
     attrs = update.attributes
-    nh = _first(attrs, NextHop)
+    nh = next((a for a in attrs if isinstance(a, NextHop)), None)
     announce = who % "A"
     routes: list[tuple[Prefix, str]] = [
         (p, str(nh.address) if nh is not None else NO_ADDRESS) for p in update.nlri
@@ -149,9 +140,11 @@ def _update_lines(record: Bgp4mpMessage, update: Update) -> Iterator[str]:
     if mp is not None and not isinstance(mp.nlri, bytes) and mp.safi in (1, 2):
         mp_next_hop = str(mp.next_hops[0]) if mp.next_hops else NO_ADDRESS
         routes += [(p, mp_next_hop) for p in mp.nlri]
+    if routes:
+        before, after = route_fields(attrs, record.as4)
     for prefix, next_hop in routes:
         pid = f"|{prefix.path_id}" if prefix.path_id is not None else ""
-        yield f"{announce}{prefix}{pid}|" + route_fields(attrs, record.as4, next_hop)
+        yield f"{announce}{prefix}{pid}|{before}{next_hop}{after}"
 
 
 def bgpdump_lines(record: MrtRecord, cache: AttributeCache) -> Iterator[str]:
