@@ -8,6 +8,7 @@ a known codec bug; they are strict, so they fail once the bug is fixed and the m
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 
 import pytest
 
@@ -43,6 +44,7 @@ from bgpspeak.wire import (
     UnknownCapability,
     UnknownParameter,
     Update,
+    build_update,
     decode_message,
     merge_as4_aggregator,
     merge_as4_path,
@@ -555,6 +557,21 @@ def test_extended_length_attribute() -> None:
     )
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="wire bug: build_update sorts MP_REACH_NLRI after ORIGIN (RFC 7606 5.1: first)",
+)
+def test_build_update_puts_the_mp_attribute_first() -> None:
+    """RFC 7606 section 5.1: MP_REACH_NLRI or MP_UNREACH_NLRI SHALL be the very first path
+    attribute, so a receiver can still find the NLRI when a later attribute is malformed.
+    build_update sorts every attribute by type code (RFC 4271's SHOULD), which puts 14 after
+    1 and 2. (bgpspeak/rib.py packs announcements the same way.)"""
+    mp = MpReachNlri(2, 1, V6_NEXT_HOP, (Prefix.parse("2001:db8::/32"),))
+    msg = build_update(attributes=[AsPath.sequence(65001), mp, Origin(0)])
+    assert msg.attributes[0] == mp
+    assert [a.type_code for a in msg.attributes[1:]] == [1, 2]
+
+
 # --- several errors in one UPDATE (RFC 7606 section 3) --------------------------------------------
 
 
@@ -711,6 +728,18 @@ def test_split_as4_path_for_a_two_octet_peer() -> None:
     assert split_as4_path(AsPath.sequence(65001)) == (AsPath.sequence(65001), None)
 
 
+@pytest.mark.xfail(
+    strict=True, reason="wire bug: an AS_PATH segment with no ASes encodes as a malformed one"
+)
+@pytest.mark.parametrize("path", [AsPath((seq(65001), aset())), AsPath.parse("65001 {}")])
+def test_as_path_encoder_never_emits_an_empty_segment(path: AsPath) -> None:
+    """A zero-length segment is malformed (RFC 7606 section 7.2): the peer, and this decoder,
+    would treat the UPDATE as withdrawn. The encoder must leave empty segments out (or the
+    object must be refused), so what we send decodes."""
+    data = update(ORIGIN + attr(0x40, 2, path.encode_value(AS4)) + NEXT_HOP, NLRI)
+    decoded_update(data)
+
+
 def test_as_path_segments_longer_than_255_are_split() -> None:
     path = AsPath((seq(*range(1, 301)),))
     wire = path.encode_value(AS4)
@@ -747,14 +776,26 @@ def test_parse_community_rejects(text: str) -> None:
 
 
 @pytest.mark.xfail(
-    strict=True, reason="wire bug: community parsers accept '_', '+' and non-ASCII digits"
+    strict=True, reason="wire bug: community parsers accept '_', '+', spaces and non-ASCII digits"
 )
 @pytest.mark.parametrize(
-    "text", ["65_000:100", "+65000:100", "\u0666\u0665\u0660\u0660\u0660:1", "65000: 1"]
+    ("parse", "text"),
+    [
+        (parse_community, "65_000:100"),
+        (parse_community, "+65000:100"),
+        (parse_community, "\u0666\u0665\u0660\u0660\u0660:1"),  # Arabic-Indic digits
+        (parse_community, "65000: 1"),
+        (parse_large_community, "+1:2_0:3"),
+        (parse_large_community, "1:2:\u0663"),
+    ],
 )
-def test_parse_community_accepts_only_plain_decimal(text: str) -> None:
+def test_community_parsers_accept_only_plain_decimal(
+    parse: Callable[[str], object], text: str
+) -> None:
+    """Python's int() takes far more than decimal digits; a config typo must not become a
+    different community."""
     with pytest.raises(ValueError):
-        parse_community(text)
+        parse(text)
 
 
 @pytest.mark.parametrize(
