@@ -61,6 +61,11 @@ class ChunkSource:
 
     def _chunks(self, read: Callable[[int], bytes]) -> Iterator[bytes]:
         head = read(self.chunk_size)
+        while 0 < len(head) < len(XZ_MAGIC):  # short reads (pipes): enough to see the magic
+            more = read(self.chunk_size)
+            if not more:
+                break
+            head += more
         self.compression = compression_of(head)
         if self.compression == "none":
             while head:

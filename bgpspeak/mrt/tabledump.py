@@ -32,11 +32,22 @@ _U32 = struct.Struct(">I").unpack_from
 _ENTRY = struct.Struct(">HIH")  # peer index, originated time, attribute length
 _ENTRY_ADDPATH = struct.Struct(">HIIH")  # ... with the path identifier before the length
 
-# TABLE_DUMP (v1) subtype -> (AFI, 4-octet AS); 3 and 4 are bgpdump's AS4 extension
-_TD1_SUBTYPES = {1: (1, False), 2: (2, False), 3: (1, True), 4: (2, True)}
+# TABLE_DUMP (v1) subtype -> (AFI, 4-octet AS); 3 and 4 are bgpdump's AS4 extension. The fixed
+# fields: view, sequence, prefix, prefix length, status, originated time, peer address, peer AS,
+# attribute length.
+_TD1_SUBTYPES = {
+    subtype: (afi, as4, struct.Struct(f">HH{alen}sBBI{alen}s{'I' if as4 else 'H'}H"))
+    for subtype, afi, as4, alen in (
+        (1, 1, False, 4),
+        (2, 2, False, 16),
+        (3, 1, True, 4),
+        (4, 2, True, 16),
+    )
+}
+_TD1_FAMILIES = {1: IPV4_UNICAST, 2: IPV6_UNICAST}
 _TD1_MASKS = {
-    bits: [((1 << bits) - 1) ^ ((1 << (bits - n)) - 1) for n in range(bits + 1)]
-    for bits in (32, 128)
+    afi: [((1 << bits) - 1) ^ ((1 << (bits - n)) - 1) for n in range(bits + 1)]
+    for afi, bits in ((1, 32), (2, 128))
 }
 
 _RIB_FAMILIES = {
@@ -57,36 +68,24 @@ def decode_table_dump(
     info = _TD1_SUBTYPES.get(subtype)
     if info is None:
         return UnsupportedRecord(ts, rtype, subtype, body, f"TABLE_DUMP subtype {subtype}")
-    afi, as4 = info
-    alen = 4 if afi == 1 else 16
-    aslen = 4 if as4 else 2
-    fixed = 4 + alen + 6 + alen + aslen + 2
+    afi, as4, fields = info
     n = len(body)
-    if n < fixed:
-        raise RecordCorrupt(f"TABLE_DUMP record of {n} octets, the fixed fields need {fixed}")
-    view, sequence = struct.unpack_from(">HH", body)
-    p = 4 + alen
-    addr = int.from_bytes(body[4:p], "big")
-    plen = body[p]
-    status = body[p + 1]
-    bits = alen << 3
-    if plen > bits:
-        raise RecordCorrupt(f"TABLE_DUMP prefix length {plen} is longer than {bits} bits")
-    originated = _U32(body, p + 2)[0]
-    p += 6
-    peer_ip = state.address(body[p : p + alen])
-    p += alen
-    peer_as = int.from_bytes(body[p : p + aslen], "big")
-    p += aslen
-    attr_len = _U16(body, p)[0]
-    p += 2
-    if p + attr_len != n:
+    if n < fields.size:
+        raise RecordCorrupt(f"TABLE_DUMP record of {n} octets, the fixed fields need {fields.size}")
+    view, sequence, raw_prefix, plen, status, originated, raw_peer, peer_as, attr_len = (
+        fields.unpack_from(body)
+    )
+    masks = _TD1_MASKS[afi]
+    if plen >= len(masks):
+        raise RecordCorrupt(f"TABLE_DUMP prefix length {plen} is longer than {len(masks) - 1} bits")
+    if fields.size + attr_len != n:
         raise RecordCorrupt(
-            f"TABLE_DUMP attribute length {attr_len} does not match the {n - p} octets left"
+            f"TABLE_DUMP attribute length {attr_len} does not match the {n - fields.size} octets"
+            " left"
         )
-    attrs = state.rib_attributes.decode(body[p:], Family(afi, 1), as4)
-    prefix = _new(Prefix, (afi, addr & _TD1_MASKS[bits][plen], plen, None))
-    peer = _new(Peer, (UNSPECIFIED_V4, peer_ip, peer_as))
+    attrs = state.rib_attributes.decode(body[fields.size :], _TD1_FAMILIES[afi], as4)
+    prefix = _new(Prefix, (afi, int.from_bytes(raw_prefix, "big") & masks[plen], plen, None))
+    peer = _new(Peer, (UNSPECIFIED_V4, state.address(raw_peer), peer_as))
     return _new(
         TableDumpRecord,
         (ts, rtype, subtype, view, sequence, prefix, status, originated, peer, attrs),
