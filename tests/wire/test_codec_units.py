@@ -27,8 +27,10 @@ from bgpspeak.wire import (
     Communities,
     Context,
     DecodeError,
+    ExtendedCommunities,
     Family,
     Keepalive,
+    LargeCommunities,
     LocalPref,
     MpReachNlri,
     MpUnreachNlri,
@@ -37,6 +39,7 @@ from bgpspeak.wire import (
     Notification,
     Open,
     Origin,
+    PathAttribute,
     Prefix,
     RouteRefresh,
     StreamDecoder,
@@ -729,15 +732,34 @@ def test_split_as4_path_for_a_two_octet_peer() -> None:
 
 
 @pytest.mark.xfail(
-    strict=True, reason="wire bug: an AS_PATH segment with no ASes encodes as a malformed one"
+    strict=True, reason="wire bug: encoder emits attributes that are malformed on the wire"
 )
-@pytest.mark.parametrize("path", [AsPath((seq(65001), aset())), AsPath.parse("65001 {}")])
-def test_as_path_encoder_never_emits_an_empty_segment(path: AsPath) -> None:
-    """A zero-length segment is malformed (RFC 7606 section 7.2): the peer, and this decoder,
-    would treat the UPDATE as withdrawn. The encoder must leave empty segments out (or the
-    object must be refused), so what we send decodes."""
-    data = update(ORIGIN + attr(0x40, 2, path.encode_value(AS4)) + NEXT_HOP, NLRI)
-    decoded_update(data)
+@pytest.mark.parametrize(
+    "bad",
+    [
+        AsPath((seq(65001), aset())),
+        AsPath.parse("65001 {}"),
+        Communities(()),
+        ExtendedCommunities(()),
+        LargeCommunities(()),
+        Origin(3),
+    ],
+    ids=["as-path-empty-set", "as-path-parsed-braces", "communities", "ext", "large", "o3"],
+)
+def test_encoder_never_sends_what_the_decoder_rejects(bad: PathAttribute) -> None:
+    """An empty AS_PATH segment (RFC 7606 7.2), an empty COMMUNITIES, EXTENDED_COMMUNITIES or
+    LARGE_COMMUNITY (7.8, 7.14, RFC 8092 6) and an ORIGIN beyond 2 (7.1) are malformed: the
+    peer, and this decoder, treat the UPDATE as withdrawn. The encoder must refuse such an
+    object (ValueError) or leave the empty part out; today it sends it. (An empty CLUSTER_LIST
+    belongs here too, once the decoder rejects it: test_empty_cluster_list_is_treat_as_withdraw.)
+    """
+    others = [a for a in (Origin(0), AsPath.sequence(65001)) if a.type_code != bad.type_code]
+    msg = Update((), (*others, bad, NextHop(IP("192.0.2.1"))), (NLRI_PREFIX,))
+    try:
+        data = msg.encode(IBGP)
+    except ValueError:
+        return
+    decode_message(data, IBGP)
 
 
 def test_as_path_segments_longer_than_255_are_split() -> None:
