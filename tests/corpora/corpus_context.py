@@ -201,21 +201,40 @@ SIBLING_OPENS: dict[str, str] = {
     ),
 }
 
+
+@dataclass(frozen=True)
+class BmpGuess:
+    reason: str
+    add_path: frozenset[Family] = frozenset()
+    peer_types: frozenset[int] = frozenset({0, 1, 2, 3})  # which peers add_path applies to
+
+
+_SPLIT_SCENARIO = BmpGuess("scenario split in parts: the peer-ups are in PART1/PART6")
+_LOC_RIB_NO_PEER_UP = BmpGuess("Loc-RIB peer-up not sent")
+
 #: BMP captures with route-monitoring messages of peers whose peer-up is not in the capture.
-#: The AS width still comes from the A flag (or RFC 9069 for Loc-RIB); ADD-PATH is assumed off.
-BMP_GUESSES: dict[str, str] = {
-    "netgauze/assets/pcaps/bmp/evpn/evpn.pcap.bgphex": "peer-up of one peer not captured",
+#: The AS width still comes from the A flag (or RFC 9069 for Loc-RIB); ADD-PATH is off unless
+#: the entry says otherwise.
+BMP_GUESSES: dict[str, BmpGuess] = {
+    "netgauze/assets/pcaps/bmp/evpn/evpn.pcap.bgphex": BmpGuess("peer-up of one peer not captured"),
     "netgauze/assets/pcaps/bmp/vpnv4-stateless-with-withdraw/"
-    "vpnv4-stateless-with-withdraw.pcap.bgphex": "BMPv4 stateless parsing: no peer-up by design",
-    "pmacct/205-BMP-6wind-FRR-peer_down/traffic-00.pcap.bgphex": "Loc-RIB peer-up not sent",
-    "pmacct/206-BMP-high-availability/traffic-00.pcap.bgphex": "Loc-RIB peer-up not sent",
-    "pmacct/208-BMP-mem-leak-test/bmp-multi-sources-route-monitoring.pcap.bgphex": (
+    "vpnv4-stateless-with-withdraw.pcap.bgphex": BmpGuess(
+        "BMPv4 stateless parsing: no peer-up by design; each route monitoring message carries a"
+        " StatelessParsing TLV announcing ADD-PATH send/receive for VPNv4, except the Loc-RIB"
+        " one, whose only TLV is its VRF name (the extractor drops BMP TLVs; NetGauze's decode"
+        " of the same file shows them)",
+        frozenset({Family(1, 128)}),
+        frozenset({0}),
+    ),
+    "pmacct/205-BMP-6wind-FRR-peer_down/traffic-00.pcap.bgphex": _LOC_RIB_NO_PEER_UP,
+    "pmacct/206-BMP-high-availability/traffic-00.pcap.bgphex": _LOC_RIB_NO_PEER_UP,
+    "pmacct/208-BMP-mem-leak-test/bmp-multi-sources-route-monitoring.pcap.bgphex": BmpGuess(
         "route monitoring split from its peer-ups (bmp-multi-sources-peer-up.pcap, whose"
         " OPENs have no ADD-PATH)"
     ),
     **{
         f"traffic-reproducer/examples/pcaps/ipfix-bmp-scenario-{part}.pcap.bgphex": (
-            "scenario split in parts: the peer-ups are in PART1/PART6"
+            _SPLIT_SCENARIO
         )
         for part in (
             "PART2-bmp-route-monitoring-updates",
@@ -548,8 +567,13 @@ def _resolve_bmp(cap: Capture) -> list[Resolution]:
                     f"{cap.rel} line {meta['line']}: no peer-up for {meta['bmp_peer']}"
                     " and no entry in BMP_GUESSES"
                 )
-            ctx = Context(asn4=asn4)
-            out.append(Resolution(ctx, f"guess bmp: A flag, no ADD-PATH ({guess})"))
+            if guess is None:  # not an UPDATE: no session dependency
+                out.append(Resolution(Context(asn4=asn4), "bmp A flag, no peer-up"))
+                continue
+            add_path = guess.add_path if ptype in guess.peer_types else frozenset()
+            ctx = Context(asn4=asn4, add_path=add_path)
+            what = "ADD-PATH " + ",".join(map(str, sorted(add_path))) if add_path else "no ADD-PATH"
+            out.append(Resolution(ctx, f"guess bmp: A flag, {what} ({guess.reason})"))
             continue
         sent, received = opens
         if ptype == _LOC_RIB:
