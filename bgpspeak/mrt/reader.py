@@ -75,15 +75,26 @@ def read_mrt(
     """Yield the records of an MRT file, in file order, reading it as it goes.
 
     ``source`` is a path or a binary file object; plain, gzip, bzip2 and xz input are told apart
-    by their first octets. ``errors`` is the policy for damaged records (module docstring).
+    by their first octets; the file is opened when iteration starts, and ``OSError`` from it
+    propagates as usual. ``errors`` is the policy for damaged records (module docstring).
     ``attribute_cache`` is shared with the codec for RIB attributes (pass the one you also give
     to :meth:`Bgp4mpMessage.decode` to share decoded attributes across both).
     """
     if errors not in ("raise", "report"):
         raise ValueError(f"errors must be 'raise' or 'report', not {errors!r}")
+    if max_record_length < 0:
+        raise ValueError(f"max_record_length must not be negative, got {max_record_length}")
+    return _records(source, errors == "report", max_record_length, attribute_cache)
+
+
+def _records(
+    source: Source,
+    report: bool,
+    max_record_length: int,
+    attribute_cache: AttributeCache | None,
+) -> Iterator[MrtRecord]:
     chunks = ChunkSource(source)
     state = ReaderState(attribute_cache)
-    report = errors == "report"
     decoders = DECODERS
     try:
         for offset, ts, rtype, subtype, body in frames(

@@ -188,7 +188,9 @@ def test_impossible_length() -> None:
 
 def test_errors_argument_is_checked() -> None:
     with pytest.raises(ValueError):
-        next(read_mrt(io.BytesIO(b""), errors="ignore"))  # type: ignore[arg-type]
+        read_mrt(io.BytesIO(b""), errors="ignore")  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        read_mrt(io.BytesIO(b""), max_record_length=-1)
 
 
 def _consume(data: bytes) -> Iterator[MrtRecord]:
