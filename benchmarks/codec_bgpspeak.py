@@ -1,0 +1,133 @@
+"""Codec benchmark worker for bgpspeak (run by ``codec.py`` with the project's interpreter).
+
+Decoding goes through the public entry point, :func:`bgpspeak.wire.decode_message`, on the
+whole message (header checked), with nothing left lazy: every NLRI becomes a
+:class:`~bgpspeak.wire.Prefix` and every attribute its object. Encoding re-encodes the decoded
+:class:`~bgpspeak.wire.Update` objects with :meth:`~bgpspeak.wire.Message.encode`.
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib.metadata import PackageNotFoundError, version
+
+from codec_harness import ContextSpec, Pack, Prepare, TimedPass, Variant, worker_main
+
+from bgpspeak.wire import (
+    AttributeCache,
+    Context,
+    DecodeError,
+    Family,
+    MpReachNlri,
+    MpUnreachNlri,
+    Prefix,
+    Update,
+    decode_message,
+)
+
+REENCODED_DIFFERENTLY = "re-encoded to different bytes"
+
+
+def to_context(spec: ContextSpec) -> Context:
+    return Context(
+        asn4=spec.asn4,
+        add_path=frozenset(Family(a, s) for a, s in spec.add_path),
+        extended_message=spec.extended_message,
+        ibgp=spec.ibgp,
+    )
+
+
+def prefix_count(update: Update) -> int:
+    """Announced plus withdrawn prefixes, IPv4 fields and MP_REACH/MP_UNREACH; proves on the way
+    that each is a materialized :class:`Prefix` (raw NLRI of other families count nothing)."""
+    groups: list[tuple[Prefix, ...] | bytes] = [update.withdrawn, update.nlri]
+    for a in update.attributes:
+        if isinstance(a, MpReachNlri):
+            groups.append(a.nlri)
+        elif isinstance(a, MpUnreachNlri):
+            groups.append(a.withdrawn)
+    n = 0
+    for g in groups:
+        if isinstance(g, bytes):
+            continue
+        for p in g:
+            if type(p) is not Prefix:
+                raise TypeError(f"NLRI decoded to {type(p).__name__}, not Prefix")
+        n += len(g)
+    return n
+
+
+def check(pack: Pack) -> list[tuple[int | None, str]]:
+    contexts = [to_context(c) for c in pack.contexts]
+    out: list[tuple[int | None, str]] = []
+    for data, ci in pack.messages:
+        try:
+            msg = decode_message(data, contexts[ci])
+        except DecodeError as e:
+            out.append((None, f"DecodeError: {e}"))
+            continue
+        if not isinstance(msg, Update):
+            out.append((None, f"not an UPDATE: {type(msg).__name__}"))
+            continue
+        # the encode pass must be worth timing: note messages that do not re-encode identically
+        ctx = contexts[ci]
+        try:
+            same = msg.encode(ctx) == data
+        except ValueError as e:
+            out.append((prefix_count(msg), f"encode failed: {e}"))
+            continue
+        out.append((prefix_count(msg), "" if same else REENCODED_DIFFERENTLY))
+    return out
+
+
+def _decode(pack: Pack, cached: bool) -> Prepare:
+    contexts = [to_context(c) for c in pack.contexts]
+    messages = [(data, contexts[ci]) for data, ci in pack.messages]
+
+    def prepare() -> TimedPass:
+        def run() -> object:
+            # a fresh cache per pass, filled inside the clock: one pass is one table transfer
+            cache = AttributeCache() if cached else None
+            return [decode_message(data, ctx, cache) for data, ctx in messages]
+
+        return run
+
+    return prepare
+
+
+def decode_cached(pack: Pack) -> Prepare:
+    return _decode(pack, True)
+
+
+def decode_uncached(pack: Pack) -> Prepare:
+    return _decode(pack, False)
+
+
+def encode(pack: Pack) -> Prepare:
+    contexts = [to_context(c) for c in pack.contexts]
+    decoded = [(decode_message(data, contexts[ci]), contexts[ci]) for data, ci in pack.messages]
+
+    def prepare() -> TimedPass:
+        def run() -> object:
+            return [msg.encode(ctx) for msg, ctx in decoded]
+
+        return run
+
+    return prepare
+
+
+def _version() -> str:
+    try:
+        return version("bgpspeak")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+VARIANTS: dict[str, Variant] = {
+    "decode-cache": decode_cached,
+    "decode-nocache": decode_uncached,
+    "encode": encode,
+}
+
+if __name__ == "__main__":
+    sys.exit(worker_main("bgpspeak", check, VARIANTS, _version))
