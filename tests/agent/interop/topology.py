@@ -173,6 +173,11 @@ def cleanup_stale() -> None:
 
 # --------------------------------------------------------------------------- FRR configs
 
+#: FRR 8.4's zebra loses track of a kernel nexthop group when one of its links goes down
+#: (the kernel drops the member, zebra keeps believing in it and reuses the group when the link
+#: is back: the ECMP route then misses that path). Plain routes without kernel nexthop objects.
+ZEBRA_EXTRA = ["no zebra nexthop kernel enable"]
+
 
 def _common_frr(node: str, d: Path) -> list[str]:
     return [
@@ -353,17 +358,28 @@ class Lab:
             self.start_frr(node)
         if agents:
             for r in ROUTERS:
-                self.write_agent_config(r)
-                self.agent_once(r)
-                self.start_keepalived(r)
-                self.start_agent(r)
+                self.start_stack(r)
+
+    def start_stack(self, r: str) -> None:
+        """keepalived and routeragent on router ``r``, in the order a boot would start them."""
+        self.write_agent_config(r)
+        self.agent_once(r)
+        self.start_keepalived(r)
+        self.start_agent(r)
 
     def _namespaces(self) -> None:
         for node in (*PROVIDERS, *ROUTERS, "lan"):
             sh("ip", "netns", "add", ns(node))
             sh("ip", "-n", ns(node), "link", "set", "lo", "up")
         for node in (*PROVIDERS, *ROUTERS):
-            for key in ("net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"):
+            # keep_addr_on_down: a link that goes down keeps its IPv6 addresses (Linux flushes
+            # them by default), so a scenario's link failure can be undone by bringing it up
+            for key in (
+                "net.ipv4.ip_forward=1",
+                "net.ipv6.conf.all.forwarding=1",
+                "net.ipv6.conf.all.keep_addr_on_down=1",
+                "net.ipv6.conf.default.keep_addr_on_down=1",
+            ):
                 in_ns(node, "sysctl", "-qw", key)
         for lk in LINKS:
             sh("ip", "link", "add", "ra-tmp-p", "type", "veth", "peer", "name", "ra-tmp-r")
@@ -404,7 +420,7 @@ class Lab:
         d.mkdir(parents=True)
         bgpd = provider_bgpd(node, d) if node in PROVIDERS else router_bgpd(node, d)
         (d / "bgpd.conf").write_text(bgpd)
-        (d / "zebra.conf").write_text("\n".join([*_common_frr(node, d), ""]))
+        (d / "zebra.conf").write_text("\n".join([*_common_frr(node, d), *ZEBRA_EXTRA, ""]))
         (d / "vtysh.conf").write_text("")
         shutil.chown(d, "frr", "frr")
         d.chmod(0o750)
@@ -436,6 +452,12 @@ class Lab:
         for c in cmds:
             args += ["-c", c]
         r = sh(*args, check=False, timeout=timeout)
+        return r.stdout + r.stderr
+
+    def vtysh_daemon(self, node: str, daemon: str, cmd: str) -> str:
+        r = sh(
+            "vtysh", "--vty_socket", str(self.frr_dir(node)), "-d", daemon, "-c", cmd, check=False
+        )
         return r.stdout + r.stderr
 
     def vjson(self, node: str, cmd: str) -> Any:
