@@ -24,8 +24,10 @@ from lab import (
     GobgpNeighbor,
     Lab,
     WaitTimeout,
+    best_path,
     bgpd_config,
     gobgp_config,
+    next_hops,
     require,
     wait_until,
 )
@@ -42,8 +44,9 @@ TESTS_DIR = Path(__file__).resolve().parent.parent
 
 def _first_nexthops(view: dict[str, Any]) -> dict[str, str]:
     """scope ("global", "link-local") -> address of the best path's next hops (FRR JSON)."""
-    best = next(p for p in view["paths"] if p.get("bestpath", {}).get("overall"))
-    return {nh.get("scope", "global"): nh["ip"] for nh in best["nexthops"]}
+    best = best_path(view)
+    assert best is not None, view
+    return next_hops(best)
 
 
 # --- namespaces, links and our own code inside them ----------------------------------------

@@ -2,7 +2,7 @@
 tear down. Start with tests/lab/README.md; the fixtures are in ``lab.pytest_support``."""
 
 from .bird import BirdInstance
-from .frr import FrrConfigError, FrrInstance, FrrNeighbor, bgpd_config
+from .frr import FrrConfigError, FrrInstance, FrrNeighbor, best_path, bgpd_config, next_hops
 from .gobgp import GobgpInstance, GobgpNeighbor, gobgp_config
 from .netns import Endpoint, Lan, Link, Namespace
 from .nsenter import NsProcess, call_in, entered
@@ -28,10 +28,12 @@ __all__ = [
     "Namespace",
     "NsProcess",
     "WaitTimeout",
+    "best_path",
     "bgpd_config",
     "call_in",
     "entered",
     "gobgp_config",
+    "next_hops",
     "require",
     "wait_until",
 ]

@@ -310,14 +310,15 @@ class FrrInstance:
         check: Callable[[dict[str, Any]], bool] | None = None,
         timeout: float = 30.0,
     ) -> dict[str, Any]:
-        """Wait until ``prefix`` is in (or gone from) the BGP table and, if given, ``check``
-        holds on its detail view; returns that view."""
+        """Wait until ``prefix`` has a best path (or is gone from the BGP table) and, if
+        given, ``check`` holds on its detail view; returns that view. A path shows up in the
+        table a moment before best-path selection marks it, hence the wait for a best path."""
 
         def probe() -> dict[str, Any] | None:
             view = self.route(prefix)
             if not present:
                 return None if view else {"absent": True}
-            if view and (check is None or check(view)):
+            if view and best_path(view) and (check is None or check(view)):
                 return view
             return None
 
@@ -334,6 +335,19 @@ class FrrInstance:
         word = "ipv6" if family_of(prefix) == "ipv6" else "ip"
         view = self.show_json(f"show {word} route {prefix}", daemon="zebra")
         return list(view.get(prefix, []))
+
+
+def best_path(view: dict[str, Any]) -> dict[str, Any] | None:
+    """The path FRR selected in a ``route()`` view, or None."""
+    for path in view.get("paths", []):
+        if path.get("bestpath", {}).get("overall"):
+            return dict(path)
+    return None
+
+
+def next_hops(path: dict[str, Any]) -> dict[str, str]:
+    """A path's next hops by scope: ``{"global": ..., "link-local": ...}`` (IPv4: global)."""
+    return {str(nh.get("scope", "global")): str(nh["ip"]) for nh in path.get("nexthops", [])}
 
 
 def frr_binaries() -> list[str]:
