@@ -376,30 +376,38 @@ def _start_run() -> tuple[subprocess.Popen[str], dict[str, Any]]:
     return proc, json.loads(proc.stdout.readline())
 
 
-def test_sweeper_removes_a_crashed_run_and_spares_a_live_one(lab_run: Run) -> None:
+def test_sweeper_removes_crashed_runs_and_spares_a_live_one(lab_run: Run) -> None:
     require("frr")
-    crashed, dead = _start_run()
-    live_proc, live = _start_run()
+    runs: list[tuple[subprocess.Popen[str], dict[str, Any]]] = []
     try:
-        crashed.kill()  # SIGKILL: no teardown ran
-        crashed.wait(5)
-        assert set(dead["ns"]) <= set(namespace_names())
-        assert all(pid_alive(p) for p in dead["pids"])
+        for _ in range(3):
+            runs.append(_start_run())  # one by one: a failure still kills the earlier ones
+        (crashed, dead), (orphaned, headless), (_, live) = runs
+        for proc in (crashed, orphaned):
+            proc.kill()  # SIGKILL: no teardown ran
+            proc.wait(5)
+        # a run whose namespace vanished (ip netns del) but whose daemons live on: only the
+        # pid files lead to them
+        for name in headless["ns"]:
+            run(["ip", "netns", "del", name])
+        for leftovers in (dead, headless):
+            assert all(pid_alive(p) for p in leftovers["pids"])
         report = sweep_stale()
         assert set(dead["ns"]) <= set(report.namespaces)
-        assert not set(dead["ns"]) & set(namespace_names())
-        assert not [p for p in dead["pids"] if pid_alive(p)]
-        assert not Path(dead["run"]).exists()
-        assert _processes_naming(dead["run"]) == []
+        assert set(dead["pids"]) | set(headless["pids"]) <= set(report.pids)
+        for leftovers in (dead, headless):
+            assert not set(leftovers["ns"]) & set(namespace_names())
+            assert not [p for p in leftovers["pids"] if pid_alive(p)]
+            assert not Path(leftovers["run"]).exists()
+            assert _processes_naming(leftovers["run"]) == []
         # the live run (and this one) keep everything
         assert set(live["ns"]) <= set(namespace_names())
         assert all(pid_alive(p) for p in live["pids"])
         assert Path(live["run"]).is_dir() and lab_run.dir.is_dir()
     finally:
-        live_proc.kill()
-        live_proc.wait(5)
-        crashed.kill()
-        crashed.wait(5)
+        for proc, _ in runs:
+            proc.kill()
+            proc.wait(5)
         sweep_stale()
     assert not set(live["ns"]) & set(namespace_names())
     assert not [p for p in live["pids"] if pid_alive(p)]

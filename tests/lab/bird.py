@@ -54,7 +54,7 @@ class BirdInstance:
             argv,
             output=self.dir / "bird.out",
             pid_file=self.dir / "bird.pid",
-            write_pid_file=False,
+            own_pid_file=False,
         )
         self.daemon = proc
 

@@ -194,7 +194,7 @@ class FrrInstance:
             argv,
             output=d / f"{daemon}.out",
             pid_file=d / f"{daemon}.pid",
-            write_pid_file=False,
+            own_pid_file=False,
         )
         self.daemons[daemon] = proc
         sockets = [d / f"{daemon}.vty"] + ([d / "zserv.api"] if daemon == "zebra" else [])

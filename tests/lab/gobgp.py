@@ -84,7 +84,7 @@ class GobgpInstance:
             argv,
             output=self.dir / "gobgpd.log",
             pid_file=self.dir / "gobgpd.pid",
-            write_pid_file=True,
+            own_pid_file=True,
         )
         self.daemon = proc
 

@@ -10,6 +10,7 @@ cannot be bound for 1-2 s and a BGP session started at once would fail.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
@@ -128,12 +129,15 @@ class Namespace:
         return list(self.ip_json(f"-{family}", "route", "show"))
 
 
-def delete_namespace(name: str) -> None:
-    """Kill everything inside ``name`` (never ourselves) and delete it. Safe to repeat."""
+def delete_namespace(name: str) -> list[int]:
+    """Kill everything inside ``name`` (never ourselves) and delete it; returns the pids that
+    were still inside. Safe to repeat."""
     out = run(["ip", "netns", "pids", name], check=False).stdout
-    for pid in (int(p) for p in out.split() if p.isdigit()):
+    inside = [int(p) for p in out.split() if p.isdigit() and int(p) != os.getpid()]
+    for pid in inside:
         kill_pid(pid, timeout=2.0)
     run(["ip", "netns", "del", name], check=False)
+    return inside
 
 
 def namespace_names() -> list[str]:

@@ -82,12 +82,22 @@ def cmdline(pid: int) -> list[str]:
     return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
 
 
-def read_pid_file(path: Path) -> int | None:
+def write_pid_file(path: Path, pid: int) -> None:
+    """``PID START_TIME``: the start time lets the sweeper trust the file even for processes
+    whose command line does not name the run (a forked child, ``sleep``)."""
+    path.write_text(f"{pid} {start_time(pid)}\n")
+
+
+def read_pid_file(path: Path) -> tuple[int, int | None] | None:
+    """(pid, start time if recorded) from a daemon's or our own pid file."""
     try:
-        text = path.read_text().strip()
+        fields = path.read_text().split()
     except OSError:
         return None
-    return int(text) if text.isdigit() else None
+    if not fields or not fields[0].isdigit():
+        return None
+    recorded = int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else None
+    return int(fields[0]), recorded
 
 
 def kill_pid(pid: int, *, timeout: float = 5.0) -> None:
@@ -122,7 +132,7 @@ class Daemon:
         *,
         output: Path,
         pid_file: Path,
-        write_pid_file: bool,
+        own_pid_file: bool,
     ) -> None:
         self.name = name
         self.argv = list(argv)
@@ -137,8 +147,8 @@ class Daemon:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        if write_pid_file:
-            pid_file.write_text(f"{self.popen.pid}\n")
+        if own_pid_file:
+            write_pid_file(pid_file, self.popen.pid)
 
     @property
     def pid(self) -> int:

@@ -16,7 +16,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .procs import start_time
+from .procs import pid_alive, start_time
 
 NS_PREFIX = "bs-"
 NS_PATTERN = re.compile(r"^bs-(\d+)-(\d+)$")
@@ -31,8 +31,8 @@ def lab_base() -> Path:
 def run_is_live(pid: int, base: Path | None = None) -> bool:
     """True unless run ``pid`` is certainly gone (dead pid, or a pid reused by another process)."""
     started = start_time(pid)
-    if started is None:
-        return False
+    if started is None or not pid_alive(pid):
+        return False  # a zombie counts as dead: a SIGKILLed run can stay one for a while
     owner = (base or lab_base()) / f"run-{pid}" / "owner.json"
     try:
         recorded = json.loads(owner.read_text())["start_time"]

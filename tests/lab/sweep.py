@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .netns import delete_namespace, namespace_names
-from .procs import cmdline, kill_pid, read_pid_file
+from .procs import cmdline, kill_pid, pid_alive, read_pid_file, start_time
 from .runs import NS_PATTERN, RUN_PATTERN, lab_base, run_is_live
 
 
@@ -34,7 +34,7 @@ def sweep_stale(base: Path | None = None) -> SweepReport:
         match = NS_PATTERN.match(name)
         if match is None or run_is_live(int(match.group(1)), base):
             continue
-        delete_namespace(name)
+        report.pids += delete_namespace(name)
         report.namespaces.append(name)
     if not base.is_dir():
         return report
@@ -43,9 +43,15 @@ def sweep_stale(base: Path | None = None) -> SweepReport:
         if match is None or run_is_live(int(match.group(1)), base):
             continue
         for pid_file in run_dir.rglob("*.pid"):
-            pid = read_pid_file(pid_file)
-            # a pid file is only trusted while the process still names a file of this run
-            if pid is not None and any(str(run_dir) in arg for arg in cmdline(pid)):
+            entry = read_pid_file(pid_file)
+            if entry is None:
+                continue
+            pid, started = entry
+            # trusted only while it is provably the same process: same start time, or (for
+            # pid files the daemons write themselves) a command line naming a file of this run
+            same = started is not None and start_time(pid) == started
+            ours = same or any(str(run_dir) in arg for arg in cmdline(pid))
+            if ours and pid_alive(pid):
                 kill_pid(pid, timeout=2.0)
                 report.pids.append(pid)
         shutil.rmtree(run_dir, ignore_errors=True)

@@ -20,7 +20,7 @@ from .gobgp import GobgpInstance
 from .netns import Lan, Link, Namespace, delete_namespace, make_lan, make_link
 from .nsenter import NsProcess
 from .preflight import require
-from .procs import pid_alive
+from .procs import pid_alive, write_pid_file
 from .runs import Run
 
 
@@ -141,6 +141,7 @@ class Lab:
         child = NsProcess(ns.name, fn, *args)
         self._children.append(child)
         self._pids.append(child.pid)
+        write_pid_file(self.dir / f"child-{child.pid}.pid", child.pid)
         return child
 
     def popen(
@@ -168,6 +169,7 @@ class Lab:
                 out.close()
         self._children.append(_Popened(proc))
         self._pids.append(proc.pid)
+        write_pid_file(self.dir / f"popen-{proc.pid}.pid", proc.pid)
         return proc
 
     # --- teardown and reporting ---------------------------------------------------------
@@ -211,4 +213,7 @@ class Lab:
 
 
 def _deleter(name: str) -> Callable[[], None]:
-    return lambda: delete_namespace(name)
+    def delete() -> None:
+        delete_namespace(name)
+
+    return delete
