@@ -491,14 +491,15 @@ def parse_config(data: dict[str, Any], source: str = "config") -> Config:
     at.finish()
     policy = _policy(top.table("policy"))
     drain = _drain(top.table("drain"))
-    checks = tuple(c for t in top.tables("check") if (c := _check(t, upstreams)) is not None)
+    check_tables = list(top.tables("check"))
+    checks = tuple(c for t in check_tables if (c := _check(t, upstreams)) is not None)
     top.finish()
 
     _unique(issues, "vrrp", [v.name for v in vrrp], "VRRP instance name")
-    _unique(issues, "vrrp", [(v.interface, v.vrid) for v in vrrp], "interface/VRID")
+    _unique(issues, "vrrp", [f"{v.interface} VRID {v.vrid}" for v in vrrp], "VRRP router on")
     _unique(issues, "upstream", [u.name for u in upstreams], "upstream name")
     _unique(issues, "upstream", [u.neighbor for u in upstreams], "upstream neighbor")
-    _unique(issues, "check", [c.name for c in checks], "check name")
+    _unique(issues, "check", [t.data.get("name") for t in check_tables], "check name")
     _unique(issues, "announce.prefixes", prefixes, "prefix")
     if not vrrp and not issues:
         issues.append(ConfigIssue("vrrp", "at least one [[vrrp]] instance is required"))
