@@ -350,6 +350,22 @@ def test_attribute_overrunning_the_section_is_treat_as_withdraw() -> None:
     assert [a.type_code for a in e.update.attributes] == [1, 2, 3]
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="wire bug: an MP_REACH/MP_UNREACH that overruns the section is only treat-as-withdraw",
+)
+@pytest.mark.parametrize("code", [14, 15])
+def test_mp_attribute_overrunning_the_section_is_session_reset(code: int) -> None:
+    """RFC 7606 section 3, last paragraph: treat-as-withdraw needs the MP_REACH_NLRI and
+    MP_UNREACH_NLRI attributes parsed, else session reset (or AFI/SAFI disable). Here the MP
+    attribute itself overruns: its routes are unknown, the Update handed to the session holds
+    none, so "withdrawing" it withdraws nothing and the peer's change is silently lost."""
+    mp = bytearray(mp_reach_v6() if code == 14 else mp_unreach(2, 1, V6_NLRI))
+    mp[2] += 10  # the attribute length runs 10 octets past the section
+    e = error_of(update(ORIGIN + AS_PATH4 + bytes(mp)))
+    assert e.action >= Action.AFI_SAFI_DISABLE
+
+
 @pytest.mark.parametrize("tail", [b"\x40", b"\x40\x01", b"\x50\x01\x00"])
 def test_too_few_octets_for_an_attribute_header_is_treat_as_withdraw(tail: bytes) -> None:
     """RFC 7606 section 4, second case: fewer than 3 (4 with Extended Length) octets left."""
