@@ -166,23 +166,34 @@ def test_commands_are_bounded() -> None:
 def test_frr_frr_ebgp_ipv4_ipv6_routes_cross(lab: Lab) -> None:
     r1, r2 = lab.namespace("r1"), lab.namespace("r2")
     link = lab.link(r1, r2)
+
+    def bfd(peer: str) -> str:
+        return f"bfd\n peer {peer}\n  receive-interval 100\n  transmit-interval 100\n"
+
     f1 = lab.frr(
         r1,
         bgpd_config(
             65001,
             link.a.ipv4,
-            [FrrNeighbor(link.b.ipv4, 4200000002), FrrNeighbor(link.b.ipv6, 4200000002)],
+            [
+                FrrNeighbor(link.b.ipv4, 4200000002, lines=("bfd",)),
+                FrrNeighbor(link.b.ipv6, 4200000002),
+            ],
             networks=["10.101.0.0/24", "2001:db8:101::/48"],
+            family_lines={"ipv4": ["redistribute static"]},
         ),
+        staticd="ip route 10.111.0.0/24 blackhole\n",
+        bfdd=bfd(link.b.ipv4),
     )
     f2 = lab.frr(
         r2,
         bgpd_config(
             4200000002,
             link.b.ipv4,
-            [FrrNeighbor(link.a.ipv4, 65001), FrrNeighbor(link.a.ipv6, 65001)],
+            [FrrNeighbor(link.a.ipv4, 65001, lines=("bfd",)), FrrNeighbor(link.a.ipv6, 65001)],
             networks=["10.102.0.0/24", "2001:db8:102::/48"],
         ),
+        bfdd=bfd(link.a.ipv4),
     )
     f1.wait_established(link.b.ipv4, link.b.ipv6)
     view = f2.wait_established(link.a.ipv4, link.a.ipv6)
@@ -197,8 +208,18 @@ def test_frr_frr_ebgp_ipv4_ipv6_routes_cross(lab: Lab) -> None:
     back = f1.wait_route("2001:db8:102::/48")
     assert back["paths"][0]["aspath"]["string"] == "4200000002"
 
+    # the optional daemons: staticd's route is redistributed, bfdd's session comes up
+    assert f2.wait_route("10.111.0.0/24")["paths"][0]["origin"] == "incomplete"
+    assert f1.fib("10.111.0.0/24")[0]["protocol"] == "static"
+    peers = wait_until(
+        lambda: [p for p in f2.show_json("show bfd peers", daemon="bfdd") if p["status"] == "up"],
+        timeout=10,
+        what="BFD session up",
+    )
+    assert peers[0]["peer"] == link.a.ipv4
+
     summary = f2.show_json("show bgp ipv4 unicast summary")
-    assert summary["peers"][link.a.ipv4]["pfxRcd"] == 1
+    assert summary["peers"][link.a.ipv4]["pfxRcd"] == 2
     # zebra took the routes into the FIB (its JSON and the kernel's)
     fib = wait_until(
         lambda: [r for r in f2.fib("2001:db8:101::/48") if r.get("installed")],

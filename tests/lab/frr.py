@@ -68,11 +68,14 @@ def bgpd_config(
     *,
     networks: Iterable[str] = (),
     router_lines: Iterable[str] = (),
+    family_lines: Mapping[str, Iterable[str]] | None = None,
     before: str = "",
     after: str = "",
 ) -> str:
     """A bgpd config with the lab's defaults (see module docstring); ``networks`` are
-    originated without needing a RIB entry (``no bgp network import-check``)."""
+    originated without needing a RIB entry (``no bgp network import-check``).
+    ``router_lines`` go under ``router bgp``, ``family_lines`` under an address family
+    (``{"ipv4": ["redistribute static"]}``), ``before``/``after`` around the whole block."""
     out = [before.rstrip("\n")] if before else []
     out += [
         f"router bgp {asn}",
@@ -92,10 +95,12 @@ def bgpd_config(
         version = 4 if family == "ipv4" else 6
         own = [n for n in nets if n.version == version]
         members = [nb for nb in neighbors if family in nb.activated()]
-        if not own and not members:
+        extra = list((family_lines or {}).get(family, ()))
+        if not own and not members and not extra:
             continue
         out.append(f" address-family {family} unicast")
         out += [f"  network {n}" for n in own]
+        out += [f"  {line}" for line in extra]
         for nb in members:
             out.append(f"  neighbor {nb.address} activate")
             out += [f"  neighbor {nb.address} {line}" for line in nb.af_lines]
