@@ -76,7 +76,8 @@ def walk(rel: str) -> Walk:
 
 
 def test_corpora_have_mrt_files() -> None:
-    assert len(FILES) >= 40, FILES
+    path("")  # skips (or fails in CI) when the corpora are not there
+    assert len(FILES) == 43, FILES
 
 
 @pytest.mark.parametrize("rel", FILES)
