@@ -116,21 +116,24 @@ def run_stream(data: bytes, ctx: Context, read: int, tally: Counter[str]) -> lis
     return problems
 
 
-@pytest.mark.parametrize("archive", sorted(ARCHIVES))
-def test_fuzzing_corpus(archive: str) -> None:
+def run_archive(archive: str) -> tuple[Counter[str], list[str]]:
     tally: Counter[str] = Counter()
     problems: list[str] = []
-    files = 0
     for name, data in _members(archive):
-        files += 1
+        tally["files"] += 1
         for i, ctx in enumerate(CONTEXTS):
             problems += [f"{name}: {p}" for p in run_stream(data, ctx, len(data) or 1, tally)]
             if i == 0:
-                problems += [
-                    f"{name} (7-octet reads): {p}" for p in run_stream(data, ctx, 7, Counter())
-                ]
+                chunked = run_stream(data, ctx, 7, Counter())
+                problems += [f"{name} (7-octet reads): {p}" for p in chunked]
+    return tally, problems
+
+
+@pytest.mark.parametrize("archive", sorted(ARCHIVES))
+def test_fuzzing_corpus(archive: str) -> None:
+    tally, problems = run_archive(archive)
     assert not problems, "\n".join(problems[:20])
-    assert files > 300 and tally, (files, tally)
+    assert tally["files"] > 300, tally
 
 
 def _gobgp() -> list[dict[str, object]]:

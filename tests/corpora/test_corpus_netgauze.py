@@ -356,8 +356,7 @@ def _load(path: Path) -> list[Any]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-@pytest.mark.parametrize(("js", "rel"), PAIRS, ids=[p[0] for p in PAIRS])
-def test_netgauze_decodes(js: str, rel: str) -> None:
+def run_netgauze(js: str, rel: str) -> tuple[Counter[str], list[str]]:
     tally: Counter[str] = Counter()
     ours: dict[tuple[object, ...], deque[Outcome]] = defaultdict(deque)
     for o in outcomes(rel):
@@ -393,6 +392,12 @@ def test_netgauze_decodes(js: str, rel: str) -> None:
             compare(ng, o, tally)
             tally["messages"] += 1
             problems += [f"NetGauze line {n}, our line {o.line}: {p}" for p in found]
+    return tally, problems
+
+
+@pytest.mark.parametrize(("js", "rel"), PAIRS, ids=[p[0] for p in PAIRS])
+def test_netgauze_decodes(js: str, rel: str) -> None:
+    tally, problems = run_netgauze(js, rel)
     assert not problems, "\n".join(problems[:20])
     assert tally["messages"] == tally["NetGauze messages"]
     rejected = sum(1 for o in outcomes(rel) if o.error is not None and o.data[18] == 2)

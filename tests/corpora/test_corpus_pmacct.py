@@ -135,8 +135,7 @@ def _load(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-@pytest.mark.parametrize(("js", "captures"), PAIRS, ids=[p[0] for p in PAIRS])
-def test_pmacct_routes(js: str, captures: list[str]) -> None:
+def run_pmacct(js: str, captures: list[str]) -> tuple[Counter[str], list[str]]:
     announced: set[RouteKey] = set()
     withdrawn: set[tuple[object, ...]] = set()
     end_of_rib: set[tuple[int, int]] = set()
@@ -171,4 +170,10 @@ def test_pmacct_routes(js: str, captures: list[str]) -> None:
             tally["end-of-rib"] += 1
             if (r["afi"], r["safi"]) not in end_of_rib:
                 problems.append(f"record {n}: End-of-RIB {r['afi']}/{r['safi']} not ours")
+    return tally, problems
+
+
+@pytest.mark.parametrize(("js", "captures"), PAIRS, ids=[p[0] for p in PAIRS])
+def test_pmacct_routes(js: str, captures: list[str]) -> None:
+    _tally, problems = run_pmacct(js, captures)
     assert not problems, "\n".join(problems[:15])

@@ -281,22 +281,23 @@ def _match(frames: dict[int, list[tcpdump_out.Block]], rel: str) -> list[tuple[o
     return pairs
 
 
-@pytest.mark.parametrize("entry", ENTRIES, ids=[e[1] for e in ENTRIES])
-def test_tcpdump_expected_output(entry: tuple[str, str, str]) -> None:
+def run_tcpdump(entry: tuple[str, str, str]) -> tuple[Counter[str], list[str]]:
     pcap, out_file, _flags = entry
     frames = tcpdump_out.read(root() / "tcpdump" / out_file)
     tally: Counter[str] = Counter()
     problems: list[str] = []
     for block, o in _match(frames, f"tcpdump/{pcap}.bgphex"):
-        if not isinstance(block, tcpdump_out.Block):
-            tally["not printed whole by tcpdump"] += 1
-            continue
-        if block.truncated:
+        if not isinstance(block, tcpdump_out.Block) or block.truncated:
             tally["not printed whole by tcpdump"] += 1
             continue
         tally["messages"] += 1
-        problems += [
-            f"line {o.line} (frame {o.meta['first_frame']}): {p}" for p in compare(block, o, tally)
-        ]
+        where = f"line {o.line} (frame {o.meta['first_frame']})"
+        problems += [f"{where}: {p}" for p in compare(block, o, tally)]
+    return tally, problems
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=[e[1] for e in ENTRIES])
+def test_tcpdump_expected_output(entry: tuple[str, str, str]) -> None:
+    tally, problems = run_tcpdump(entry)
     assert not problems, "\n".join(problems[:20])
-    assert tally["messages"], f"no message of {pcap} could be matched with {out_file}"
+    assert tally["messages"], f"no message of {entry[0]} could be matched with {entry[1]}"
