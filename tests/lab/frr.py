@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from ipaddress import ip_address, ip_network
@@ -31,7 +32,14 @@ from .wait import wait_until
 
 FRR_SBIN = Path("/usr/lib/frr")
 VTYSH = "vtysh"
+FRR_CRASHLOG_DIR = Path("/var/tmp/frr")
 DAEMON_ORDER = ("zebra", "staticd", "bfdd", "bgpd")
+
+
+def _remove_crashlog_dir(daemon: str, pid: int) -> None:
+    """Each FRR process keeps /var/tmp/frr/<daemon>.<pid>/ for crash logs and removes it on a
+    clean exit only; dry runs and SIGKILLed daemons would leave one behind per start."""
+    shutil.rmtree(FRR_CRASHLOG_DIR / f"{daemon}.{pid}", ignore_errors=True)
 
 
 class FrrConfigError(ValueError):
@@ -173,17 +181,23 @@ class FrrInstance:
         return args
 
     def _dry_run(self, daemon: str) -> None:
-        argv = [str(FRR_SBIN / daemon), "-C", "-P", "0", *self._paths(daemon)]
-        done = run(argv, check=False, timeout=10.0)
-        bad = [
-            line
-            for line in (done.stdout + done.stderr).splitlines()
-            if "on config line" in line or "Error" in line
-        ]
-        if bad or done.returncode != 0:
+        # inside the namespace: zebra initialises against the kernel even in a dry run
+        argv = ["ip", "netns", "exec", self.ns.name, str(FRR_SBIN / daemon), "-C", "-P", "0"]
+        argv += self._paths(daemon)
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            output, _ = proc.communicate(timeout=10.0)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise CommandError(argv, "dry run gave no answer within 10s") from None
+        finally:
+            _remove_crashlog_dir(daemon, proc.pid)
+        bad = [ln for ln in output.splitlines() if "on config line" in ln or "Error" in ln]
+        if bad or proc.returncode != 0:
             raise FrrConfigError(
-                f"{self.name}/{daemon}.conf rejected (exit {done.returncode}):\n"
-                + "\n".join(bad or [done.stdout, done.stderr])
+                f"{self.name}/{daemon}.conf rejected (exit {proc.returncode}):\n"
+                + "\n".join(bad or [output])
             )
 
     def _start_daemon(self, daemon: str, timeout: float) -> None:
@@ -222,6 +236,7 @@ class FrrInstance:
             proc = self.daemons.get(daemon)
             if proc is not None:
                 proc.stop(timeout=timeout)
+                _remove_crashlog_dir(daemon, proc.pid)
         for leftover in ("zserv.api", *(f"{d}.vty" for d in DAEMON_ORDER)):
             (self.dir / leftover).unlink(missing_ok=True)
 
