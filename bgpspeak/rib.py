@@ -12,11 +12,11 @@ import ipaddress
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from .wire.attribute import PathAttribute
+from .wire.attribute import EXTENDED_LENGTH, OPTIONAL, PathAttribute
 from .wire.family import IPV4_UNICAST, Context, Family
+from .wire.message import MARKER
 from .wire.mpnlri import MpReachNlri, MpUnreachNlri
-from .wire.prefix import Prefix, prefix_length_on_wire
-from .wire.update import Update
+from .wire.prefix import Prefix, encode_prefixes, prefix_length_on_wire
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 RouteKey = tuple[tuple[PathAttribute, ...], tuple[IPAddress, ...]]
@@ -112,6 +112,22 @@ def _chunks(prefixes: list[Prefix], budget: int, add_path: bool) -> Iterator[lis
         yield chunk
 
 
+def _message(withdrawn: bytes, attributes: bytes, nlri: bytes) -> bytes:
+    body_len = UPDATE_FIXED + len(withdrawn) + len(attributes) + len(nlri)
+    return b"".join(
+        (
+            MARKER,
+            (HEADER + body_len).to_bytes(2, "big"),
+            b"\x02",
+            len(withdrawn).to_bytes(2, "big"),
+            withdrawn,
+            len(attributes).to_bytes(2, "big"),
+            attributes,
+            nlri,
+        )
+    )
+
+
 def _pack_withdrawals(
     family: Family, prefixes: list[Prefix], ctx: Context, max_len: int, add_path: bool
 ) -> list[tuple[bytes, int]]:
@@ -119,12 +135,12 @@ def _pack_withdrawals(
     if family == IPV4_UNICAST:
         budget = max_len - HEADER - UPDATE_FIXED
         for chunk in _chunks(prefixes, budget, add_path):
-            msgs.append(Update(withdrawn=tuple(chunk)).encode(ctx))
+            msgs.append(_message(encode_prefixes(chunk, add_path), b"", b""))
     else:
         budget = max_len - HEADER - UPDATE_FIXED - 4 - 3  # attribute header (extended) + AFI/SAFI
         for chunk in _chunks(prefixes, budget, add_path):
-            attr = MpUnreachNlri(family.afi, family.safi, tuple(chunk))
-            msgs.append(Update(attributes=(attr,)).encode(ctx))
+            attr = MpUnreachNlri(family.afi, family.safi, tuple(chunk), OPTIONAL | EXTENDED_LENGTH)
+            msgs.append(_message(b"", attr.encode(ctx), b""))
     return [(b"".join(msgs), len(msgs))] if msgs else []
 
 
@@ -137,23 +153,28 @@ def _pack_announcements(
     max_len: int,
     add_path: bool,
 ) -> list[tuple[bytes, int]]:
+    """The attributes are encoded once per group, then each UPDATE is put together from bytes.
+    MP_REACH_NLRI goes first in the attribute list (RFC 7606 section 5.1), so a receiver finds
+    the NLRI even if a later attribute is malformed."""
     encoded_attrs = b"".join(a.encode(ctx) for a in attrs)
     nh_raw = b"".join(a.packed for a in next_hops)
     in_nlri_field = family == IPV4_UNICAST and len(nh_raw) == 4
     msgs: list[bytes] = []
     if in_nlri_field:
         budget = max_len - HEADER - UPDATE_FIXED - len(encoded_attrs)
-        for chunk in _chunks(prefixes, budget, add_path):
-            msgs.append(Update(attributes=attrs, nlri=tuple(chunk)).encode(ctx))
     else:
         # MP_REACH: extended-length attribute header, AFI/SAFI, next hop, reserved octet
         budget = max_len - HEADER - UPDATE_FIXED - len(encoded_attrs) - 4 - 5 - len(nh_raw)
-        for chunk in _chunks(prefixes, budget, add_path):
-            mp = MpReachNlri(family.afi, family.safi, nh_raw, tuple(chunk))
-            merged = tuple(sorted((*attrs, mp), key=lambda a: a.type_code))
-            msgs.append(Update(attributes=merged).encode(ctx))
     if budget <= 0:
         raise ValueError(f"attributes of {len(encoded_attrs)} octets leave no room for NLRI")
+    for chunk in _chunks(prefixes, budget, add_path):
+        if in_nlri_field:
+            msgs.append(_message(b"", encoded_attrs, encode_prefixes(chunk, add_path)))
+        else:
+            mp = MpReachNlri(
+                family.afi, family.safi, nh_raw, tuple(chunk), 0, OPTIONAL | EXTENDED_LENGTH
+            )
+            msgs.append(_message(b"", mp.encode(ctx) + encoded_attrs, b""))
     return [(b"".join(msgs), len(msgs))] if msgs else []
 
 

@@ -1,0 +1,115 @@
+"""Packing routes into UPDATEs: every route arrives, nothing exceeds the maximum size, and
+MP_REACH_NLRI leads the attribute list (RFC 7606 section 5.1)."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+from bgpspeak.rib import AdjRibIn, AdjRibOut, pack_updates
+from bgpspeak.routes import ExportContext, Route, export_attributes
+from bgpspeak.wire import (
+    IPV4_UNICAST,
+    IPV6_UNICAST,
+    Context,
+    Family,
+    MpReachNlri,
+    MpUnreachNlri,
+    Prefix,
+    StreamDecoder,
+    Update,
+)
+
+ECTX = ExportContext(
+    local_as=65001,
+    ibgp=False,
+    local_v4=ipaddress.IPv4Address("192.0.2.1"),
+    local_v6=ipaddress.IPv6Address("2001:db8::1"),
+    local_v6_link_local=ipaddress.IPv6Address("fe80::1"),
+)
+
+
+def v4(n: int) -> list[Prefix]:
+    return [Prefix(1, (10 << 24) | (i << 8), 24) for i in range(n)]
+
+
+def v6(n: int) -> list[Prefix]:
+    base = int(ipaddress.IPv6Address("2001:db8::"))
+    return [Prefix(2, base | (i << 80), 48) for i in range(n)]
+
+
+def decode_all(chunks: list[tuple[bytes, int]], ctx: Context) -> list[Update]:
+    dec = StreamDecoder(ctx)
+    for data, _ in chunks:
+        dec.feed(data)
+    out = [m for m in dec if isinstance(m, Update)]
+    assert len(out) == sum(n for _, n in chunks)
+    return out
+
+
+@pytest.mark.parametrize("extended", [False, True])
+@pytest.mark.parametrize("family", [IPV4_UNICAST, IPV6_UNICAST])
+def test_packing_fills_messages_and_loses_nothing(family: Family, extended: bool) -> None:
+    ctx = Context(extended_message=extended)
+    prefixes = v4(5000) if family == IPV4_UNICAST else v6(5000)
+    groups = [
+        export_attributes(Route(p, communities=(i % 3,)), ECTX) for i, p in enumerate(prefixes)
+    ]
+    chunks = pack_updates(family, list(zip(prefixes, groups, strict=True)), prefixes[:700], ctx)
+    raw = [m for data, _ in chunks for m in _split(data)]
+    assert max(len(m) for m in raw) <= ctx.max_message_length
+    updates = decode_all(chunks, ctx)
+    announced = [p for u in updates for f, p in u.announced() if f == family]
+    withdrawn = [p for u in updates for f, p in u.withdrawals() if f == family]
+    assert sorted(announced) == sorted(prefixes)
+    assert sorted(withdrawn) == sorted(prefixes[:700])
+    # withdrawals first, and few messages: three attribute sets, full packets
+    first = updates[0]
+    assert not any(True for _ in first.announced())
+    # as few messages as the size allows: 3 attribute sets of ~1667 prefixes, 700 withdrawals
+    size = 4 if family == IPV4_UNICAST else 7
+    room = ctx.max_message_length - 19 - 4 - 90  # header, lengths, attributes incl. MP_REACH
+    fewest = 3 * -(-1667 // (room // size)) + -(-700 * size // room)
+    assert len(updates) <= fewest + 1
+    for u in updates:
+        if u.mp_reach is not None:
+            assert isinstance(u.attributes[0], MpReachNlri)
+            assert [str(a) for a in u.mp_reach.next_hops] == ["2001:db8::1", "fe80::1"]
+        if u.mp_unreach is not None:
+            assert isinstance(u.attributes[0], MpUnreachNlri)
+
+
+def _split(data: bytes) -> list[bytes]:
+    out = []
+    i = 0
+    while i < len(data):
+        n = int.from_bytes(data[i + 16 : i + 18], "big")
+        out.append(data[i : i + n])
+        i += n
+    return out
+
+
+def test_adj_rib_out_reports_only_changes_and_interns() -> None:
+    rib = AdjRibOut()
+    key = export_attributes(Route(Prefix.parse("10.0.0.0/24")), ECTX)
+    same = export_attributes(Route(Prefix.parse("10.0.1.0/24")), ECTX)
+    assert rib.set(IPV4_UNICAST, Prefix.parse("10.0.0.0/24"), key)
+    assert not rib.set(IPV4_UNICAST, Prefix.parse("10.0.0.0/24"), key)
+    assert rib.set(IPV4_UNICAST, Prefix.parse("10.0.1.0/24"), same)
+    stored = [k for _, k in rib.items(IPV4_UNICAST)]
+    assert stored[0] is stored[1]  # one attribute tuple shared by both routes
+    assert rib.remove(IPV4_UNICAST, Prefix.parse("10.0.0.0/24"))
+    assert not rib.remove(IPV4_UNICAST, Prefix.parse("10.0.0.0/24"))
+    assert len(rib) == 1
+
+
+def test_adj_rib_in_stale_marking() -> None:
+    rib = AdjRibIn()
+    a, b = Prefix.parse("10.0.0.0/24"), Prefix.parse("10.0.1.0/24")
+    rib.add(IPV4_UNICAST, a, ())
+    rib.add(IPV4_UNICAST, b, ())
+    assert rib.mark_stale([IPV4_UNICAST]) == 2
+    rib.add(IPV4_UNICAST, a, ())  # refreshed by the restarted peer
+    assert rib.sweep_stale(IPV4_UNICAST) == [b]
+    assert list(rib.routes[IPV4_UNICAST]) == [a]
