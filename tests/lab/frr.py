@@ -79,11 +79,15 @@ def bgpd_config(
     family_lines: Mapping[str, Iterable[str]] | None = None,
     before: str = "",
     after: str = "",
+    coalesce_ms: int | None = 0,
 ) -> str:
     """A bgpd config with the lab's defaults (see module docstring); ``networks`` are
     originated without needing a RIB entry (``no bgp network import-check``).
     ``router_lines`` go under ``router bgp``, ``family_lines`` under an address family
-    (``{"ipv4": ["redistribute static"]}``), ``before``/``after`` around the whole block."""
+    (``{"ipv4": ["redistribute static"]}``), ``before``/``after`` around the whole block.
+    ``coalesce_ms``: FRR holds a new peer's first UPDATEs for its update-group coalesce time
+    (1 s by default); 0 sends them at once (measured: first route 0.03 s after Established
+    instead of 1.2 s). None keeps FRR's default."""
     out = [before.rstrip("\n")] if before else []
     out += [
         f"router bgp {asn}",
@@ -93,6 +97,8 @@ def bgpd_config(
         " no bgp network import-check",
         " bgp log-neighbor-changes",
     ]
+    if coalesce_ms is not None:
+        out.append(f" coalesce-time {coalesce_ms}")
     out += [f" {line}" for line in router_lines]
     for nb in neighbors:
         out.append(f" neighbor {nb.address} remote-as {nb.remote_as}")
