@@ -55,9 +55,9 @@ from .speaker_events import (
     RouteReceived,
     RouteWithdrawn,
 )
-from .wire.aspath import AsPath
+from .wire.aspath import AS_TRANS, AsPath, merge_as4_aggregator, merge_as4_path
 from .wire.attribute import PathAttribute
-from .wire.attributes import NextHop
+from .wire.attributes import Aggregator, As4Aggregator, NextHop
 from .wire.errors import CeaseSubcode, ErrorCode
 from .wire.family import IPV4_UNICAST, Family
 from .wire.prefix import Prefix
@@ -81,6 +81,32 @@ def normalize(address: IPAddress) -> IPAddress:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return address.ipv4_mapped
     return address
+
+
+def _merge_as4(attrs: tuple[PathAttribute, ...]) -> tuple[PathAttribute, ...]:
+    """From a 2-octet-AS peer: the real AS path and aggregator (RFC 6793 section 4.2.3), with
+    AS4_PATH / AS4_AGGREGATOR folded in and removed, so AS_TRANS never reaches the program."""
+    by_code = {a.type_code: a for a in attrs}
+    as4_path = by_code.get(17)
+    agg, agg4 = by_code.get(7), by_code.get(18)
+    if as4_path is None and agg4 is None:
+        return attrs
+    new_agg = merge_as4_aggregator(
+        agg if isinstance(agg, Aggregator) else None,
+        agg4 if isinstance(agg4, As4Aggregator) else None,
+    )
+    # RFC 6793: an AGGREGATOR without AS_TRANS means AS4_PATH came from an old aggregation
+    use_as4 = not (isinstance(agg, Aggregator) and agg.asn != AS_TRANS)
+    out: list[PathAttribute] = []
+    for a in attrs:
+        if a.type_code in (17, 18):
+            continue
+        if a.type_code == 2 and isinstance(a, AsPath) and use_as4:
+            a = merge_as4_path(a, as4_path if isinstance(as4_path, AsPath) else None)
+        elif a.type_code == 7 and new_agg is not None:
+            a = new_agg
+        out.append(a)
+    return tuple(out)
 
 
 class _Connection(asyncio.Protocol):
@@ -447,6 +473,9 @@ class Peer:
             if isinstance(item, Prefix) and self.rib_in.remove(family, item):
                 self._emit(RouteWithdrawn(self.address, family, item))
         attrs = update.path_attributes()
+        neg = conn.session.negotiated
+        if neg is not None and not neg.asn4:
+            attrs = _merge_as4(attrs)
         mp = update.mp_reach
         nh4 = update.get(3)
         batches: list[tuple[Family, tuple[Prefix, ...], tuple[IPAddress, ...]]] = []
