@@ -546,6 +546,7 @@ class Peer:
             local_v4=v4,
             local_v6=v6,
             local_v6_link_local=ll,
+            asn4=bool(neg is None or neg.asn4),
         )
 
     def set_routes(self, changes: Iterable[tuple[tuple[Family, Prefix], Route | None]]) -> None:

@@ -12,7 +12,7 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from .wire.aspath import AsPath
+from .wire.aspath import AsPath, split_as4_path
 from .wire.attribute import PathAttribute
 from .wire.attributes import LocalPref, MultiExitDisc, NextHop, Origin, OriginValue
 from .wire.communities import (
@@ -118,6 +118,7 @@ class ExportContext:
     local_v4: ipaddress.IPv4Address | None
     local_v6: ipaddress.IPv6Address | None
     local_v6_link_local: ipaddress.IPv6Address | None = None
+    asn4: bool = True  # the peer speaks 4-octet AS; else ASes above 65535 need AS4_PATH
 
 
 class ExportError(ValueError):
@@ -131,7 +132,12 @@ def export_attributes(
     """The path attributes (without MP_REACH) and the next hop addresses for one peer."""
     attrs: list[PathAttribute] = [Origin(_ORIGINS[route.origin])]
     path = route.as_path if ctx.ibgp else (ctx.local_as, *route.as_path)
-    attrs.append(AsPath.sequence(*path))
+    as_path = AsPath.sequence(*path)
+    attrs.append(as_path)
+    if not ctx.asn4:
+        _, as4_path = split_as4_path(as_path)
+        if as4_path is not None:
+            attrs.append(as4_path)
     next_hops = _next_hops(route, ctx)
     if route.prefix.afi == 1 and isinstance(next_hops[0], ipaddress.IPv4Address):
         attrs.append(NextHop(next_hops[0]))
