@@ -209,7 +209,6 @@ class BmpGuess:
     peer_types: frozenset[int] = frozenset({0, 1, 2, 3})  # which peers add_path applies to
 
 
-_SPLIT_SCENARIO = BmpGuess("scenario split in parts: the peer-ups are in PART1/PART6")
 _LOC_RIB_NO_PEER_UP = BmpGuess("Loc-RIB peer-up not sent")
 
 #: BMP captures with route-monitoring messages of peers whose peer-up is not in the capture.
@@ -229,21 +228,9 @@ BMP_GUESSES: dict[str, BmpGuess] = {
     "pmacct/205-BMP-6wind-FRR-peer_down/traffic-00.pcap.bgphex": _LOC_RIB_NO_PEER_UP,
     "pmacct/206-BMP-high-availability/traffic-00.pcap.bgphex": _LOC_RIB_NO_PEER_UP,
     "pmacct/208-BMP-mem-leak-test/bmp-multi-sources-route-monitoring.pcap.bgphex": BmpGuess(
-        "route monitoring split from its peer-ups (bmp-multi-sources-peer-up.pcap, whose"
-        " OPENs have no ADD-PATH)"
+        "route monitoring split from its peer-ups (BMP_SIBLINGS); some peers' peer-ups are in"
+        " neither file"
     ),
-    **{
-        f"traffic-reproducer/examples/pcaps/ipfix-bmp-scenario-{part}.pcap.bgphex": (
-            _SPLIT_SCENARIO
-        )
-        for part in (
-            "PART2-bmp-route-monitoring-updates",
-            "PART4-bmp-route-monitoring-withdrawals-updates",
-            "PART6-bmp-loc-rib-peer-up",
-            "PART7-bmp-global-peer-down",
-            "PART8-bmp-global-peer-up",
-        )
-    },
 }
 
 
@@ -260,6 +247,30 @@ MRT_ADD_PATH: dict[str, tuple[frozenset[Family], str]] = {
         _BIRD_ADD_PATH_REASON,
     ),
     "mrtparse/samples/bird6_bgp.bgphex": (frozenset({IPV6_UNICAST}), _BIRD_ADD_PATH_REASON),
+}
+
+
+_SCENARIO = "traffic-reproducer/examples/pcaps/ipfix-bmp-scenario-"
+#: BMP captures split in parts: the parts whose peer-ups apply (same BMP router).
+BMP_SIBLINGS: dict[str, tuple[str, ...]] = {
+    "pmacct/208-BMP-mem-leak-test/bmp-multi-sources-route-monitoring.pcap.bgphex": (
+        "pmacct/208-BMP-mem-leak-test/bmp-multi-sources-peer-up.pcap.bgphex",
+    ),
+    **{
+        f"{_SCENARIO}{part}.pcap.bgphex": (
+            f"{_SCENARIO}PART1-bmp-init-and-peer-ups.pcap.bgphex",
+            f"{_SCENARIO}PART6-bmp-loc-rib-peer-up.pcap.bgphex",
+        )
+        for part in (
+            "PART2-bmp-route-monitoring-updates",
+            "PART4-bmp-route-monitoring-withdrawals-updates",
+            "PART7-bmp-global-peer-down",
+            "PART8-bmp-global-peer-up",
+        )
+    },
+    f"{_SCENARIO}PART6-bmp-loc-rib-peer-up.pcap.bgphex": (
+        f"{_SCENARIO}PART1-bmp-init-and-peer-ups.pcap.bgphex",
+    ),
 }
 
 
@@ -516,18 +527,14 @@ _LOC_RIB = 3
 
 
 def _peer_key(meta: Meta) -> tuple[object, ...]:
-    """The monitored peer: stream, peer type, AS, address, BGP ID, RD (flags left out: they
-    differ between peer-up and route monitoring)."""
+    """The monitored peer: the BMP router (source address of the BMP connection), peer type,
+    AS, address, BGP ID, RD. Flags are left out (they differ between peer-up and route
+    monitoring); the router address, not the TCP stream, so that a capture split in parts
+    finds the peer-ups of its sibling parts."""
     words = meta["bmp_peer"].split()
     fields = dict(w.split("=", 1) for w in words)
-    return (
-        meta["tcp_stream"],
-        fields["type"],
-        fields["as"],
-        fields["addr"],
-        fields["bgp_id"],
-        fields["rd"],
-    )
+    router = meta["direction"].split(" -> ")[0].rsplit(":", 1)[0]
+    return (router, fields["type"], fields["as"], fields["addr"], fields["bgp_id"], fields["rd"])
 
 
 def _peer_flags(meta: Meta) -> tuple[int, int]:
@@ -535,10 +542,42 @@ def _peer_flags(meta: Meta) -> tuple[int, int]:
     return int(fields["type"]), int(fields["flags"], 16)
 
 
+def _collect_peer_up(
+    data: bytes,
+    meta: Meta,
+    half: dict[tuple[object, ...], dict[str, Open]],
+    peer_ups: dict[tuple[object, ...], tuple[Open, Open]],
+) -> None:
+    o = decode_open(data)
+    if o is None:
+        return
+    key = _peer_key(meta)
+    got = half[key]
+    # BMPv4 peer-ups are not labelled: RFC 7854 puts the sent OPEN first
+    side = "received" if "received" in meta["bmp_role"] or "sent" in got else "sent"
+    got[side] = o
+    if len(got) == 2:
+        peer_ups[key] = (got["sent"], got["received"])
+        del half[key]
+
+
+def _is_peer_up(meta: Meta) -> bool:
+    return bool(meta["type"] == 1 and "PeerUp" in meta.get("bmp_msg_type", ""))
+
+
 def _resolve_bmp(cap: Capture) -> list[Resolution]:
-    # peer-up OPENs (sent, received) in file order; the latest one before a message applies
+    from corpus_files import load
+
+    # peer-up OPENs (sent, received); the latest one before a message applies, starting with
+    # those of the sibling parts of a split capture
     peer_ups: dict[tuple[object, ...], tuple[Open, Open]] = {}
     half: dict[tuple[object, ...], dict[str, Open]] = defaultdict(dict)
+    for sibling in BMP_SIBLINGS.get(cap.rel, ()):
+        other = load(sibling)
+        for data, meta in zip(other.messages, other.metas, strict=True):
+            if _is_peer_up(meta):
+                _collect_peer_up(data, meta, half, peer_ups)
+    from_sibling = set(peer_ups)
     out: list[Resolution] = []
     guess = BMP_GUESSES.get(cap.rel)
     for data, meta in zip(cap.messages, cap.metas, strict=True):
@@ -546,17 +585,9 @@ def _resolve_bmp(cap: Capture) -> list[Resolution]:
             raise AssertionError(f"{cap.rel} line {meta['line']}: BMP message without peer")
         key = _peer_key(meta)
         ptype, flags = _peer_flags(meta)
-        if meta["type"] == 1 and "PeerUp" in meta.get("bmp_msg_type", ""):
-            o = decode_open(data)
-            if o is not None:
-                got = half[key]
-                role = meta["bmp_role"]
-                # BMPv4 peer-ups are not labelled: RFC 7854 puts the sent OPEN first
-                side = "received" if "received" in role or "sent" in got else "sent"
-                got[side] = o
-                if len(got) == 2:
-                    peer_ups[key] = (got["sent"], got["received"])
-                    del half[key]
+        if _is_peer_up(meta):
+            _collect_peer_up(data, meta, half, peer_ups)
+            from_sibling.discard(key)
             out.append(Resolution(Context(), "no session dependency"))
             continue
         asn4 = ptype == _LOC_RIB or not flags & _BMP_FLAG_AS2
@@ -585,6 +616,8 @@ def _resolve_bmp(cap: Capture) -> list[Resolution]:
         else:
             ctx = negotiated(received, sent)
             basis = "bmp Adj-RIB-In peer-up"
+        if key in from_sibling:
+            basis += " of a sibling capture"
         out.append(
             Resolution(
                 Context(asn4=asn4, add_path=ctx.add_path, extended_message=ctx.extended_message),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from corpus_context import (
     BMP_GUESSES,
+    BMP_SIBLINGS,
     EXABGP_SOURCES,
     MRT_ADD_PATH,
     PCAP_GUESSES,
@@ -29,6 +30,12 @@ def test_every_listed_guess_is_used(rel: str) -> None:
         if r.guessed and m["type"] == Update.TYPE
     ]
     assert used, f"{rel} is listed as needing a guess but every UPDATE has its OPENs"
+
+
+@pytest.mark.parametrize("rel", sorted(BMP_SIBLINGS))
+def test_every_listed_sibling_is_used(rel: str) -> None:
+    cap = load(rel)
+    assert any("sibling" in r.basis for r in resolve(cap)), rel
 
 
 def _families_with_path_ids(expected: dict[str, object]) -> set[Family]:

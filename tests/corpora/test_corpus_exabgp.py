@@ -225,8 +225,6 @@ def run_exabgp() -> tuple[Counter[str], list[str]]:
 def test_exabgp_expected_decodes() -> None:
     tally, problems = run_exabgp()
     assert not problems, "\n".join(problems[:30])
-    assert tally["messages"] == 248
-    assert not problems, "\n".join(problems[:30])
     # what was actually compared, so that a silent skip shows up as a changed number
     assert dict(tally) == {
         "messages": 248,
