@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -15,7 +16,7 @@ from corpus_files import capture_names, load  # noqa: E402
 from corpus_outcomes import outcomes  # noqa: E402
 
 
-def _table(head: list[str], rows: list[list[object]]) -> str:
+def _table(head: list[str], rows: Sequence[Sequence[object]]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
     return "\n".join(lines)
@@ -52,7 +53,7 @@ def decode_counts() -> str:
         "UPDATEs",
         "UPDATE context guessed",
     ]
-    rows = [[src] + [per[src][k] for k in cols] for src in sorted(per)]
+    rows: list[list[object]] = [[src, *(per[src][k] for k in cols)] for src in sorted(per)]
     rows.append(["**total**"] + [f"**{total[k]}**" for k in cols])
     return _table(["source", *cols], rows)
 
