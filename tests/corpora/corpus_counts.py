@@ -54,7 +54,7 @@ def decode_counts() -> str:
         "UPDATE context guessed",
     ]
     rows: list[list[object]] = [[src, *(per[src][k] for k in cols)] for src in sorted(per)]
-    rows.append(["**total**"] + [f"**{total[k]}**" for k in cols])
+    rows.append(["**total**", *(f"**{total[k]}**" for k in cols)])
     return _table(["source", *cols], rows)
 
 
