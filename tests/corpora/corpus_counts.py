@@ -116,7 +116,10 @@ def comparison_counts() -> str:
     out.append(
         f"- NetGauze: {len(NG_PAIRS)} JSON files, {ng['messages']} messages matched and"
         f" compared, {ng['routes']} routes, {ng_values} attribute values,"
-        f" {ng['next hops']} MP next hops; {ng['not parsed by NetGauze']} BMP messages NetGauze"
+        f" {ng['next hops']} MP next hops,"
+        f" {ng['treat-as-withdraw UPDATEs compared through err.update']} of the messages"
+        f" treat-as-withdraw UPDATEs compared through err.update;"
+        f" {ng['not parsed by NetGauze']} BMP messages NetGauze"
         f" could not parse ({ng['UPDATEs NetGauze rejects']} of them UPDATEs we reject too)"
     )
     pm: Counter[str] = Counter()
@@ -124,7 +127,9 @@ def comparison_counts() -> str:
         pm.update(run_pmacct(js, caps)[0])
     out.append(
         f"- pmacct: {len(PM_PAIRS)} expected outputs, {pm['announced routes']} announced-route"
-        f" records, {pm['withdrawn routes']} withdrawals, {pm['end-of-rib']} End-of-RIB"
+        f" records ({pm['routes of treat-as-withdraw UPDATEs (err.update)']} of them routes of"
+        f" treat-as-withdraw UPDATEs, compared through err.update),"
+        f" {pm['withdrawn routes']} withdrawals, {pm['end-of-rib']} End-of-RIB"
     )
     checks = sum(len(v) for v in CHECKS.values())
     out.append(

@@ -340,6 +340,8 @@ def compare(ng: dict[str, Any] | str, o: Outcome, tally: Counter[str]) -> list[s
         return []
     u = o.update
     assert u is not None
+    if o.error is not None:  # a treat-as-withdraw UPDATE: what the error kept must agree
+        tally["treat-as-withdraw UPDATEs compared through err.update"] += 1
     ann, wd = _ng_routes(body)
     f = facts(u, o.resolution.ctx.add_path)
     out = []

@@ -137,6 +137,7 @@ def _load(path: Path) -> list[dict[str, Any]]:
 
 def run_pmacct(js: str, captures: list[str]) -> tuple[Counter[str], list[str]]:
     announced: set[RouteKey] = set()
+    from_errors: set[RouteKey] = set()  # routes of treat-as-withdraw UPDATEs (err.update)
     withdrawn: set[tuple[object, ...]] = set()
     end_of_rib: set[tuple[int, int]] = set()
     for rel in captures:
@@ -147,6 +148,8 @@ def run_pmacct(js: str, captures: list[str]) -> tuple[Counter[str], list[str]]:
             f = facts(u, o.resolution.ctx.add_path)
             for route, hops in f.announced.items():
                 announced.add(route_key(route, hops, u))
+                if o.error is not None:
+                    from_errors.add(route_key(route, hops, u))
             for route in f.withdrawn:
                 withdrawn.add((route.family.afi, route.family.safi, _prefix(route.prefix)))
             eor = u.end_of_rib()
@@ -159,6 +162,7 @@ def run_pmacct(js: str, captures: list[str]) -> tuple[Counter[str], list[str]]:
         if kind == "update":
             tally["announced routes"] += 1
             key = pmacct_key(r)
+            tally["routes of treat-as-withdraw UPDATEs (err.update)"] += key in from_errors
             if key not in announced:
                 near = [k for k in announced if k[:4] == key[:4]]
                 problems.append(f"record {n}: {key}\n    ours: {near[:3]}")
