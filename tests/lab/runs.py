@@ -24,7 +24,7 @@ RUN_PATTERN = re.compile(r"^run-(\d+)$")
 
 
 def lab_base() -> Path:
-    """Root of every run's files; BS_LAB_BASE overrides it (the sweeper self-test uses that)."""
+    """Root of every run's files; BS_LAB_BASE overrides it (e.g. to keep labs off /tmp)."""
     return Path(os.environ.get("BS_LAB_BASE") or Path(tempfile.gettempdir()) / "bs-lab")
 
 
