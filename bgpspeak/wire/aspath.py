@@ -229,13 +229,16 @@ class As4Path(AsPath):
 
     @classmethod
     def decode_value(cls, value: bytes, flags: int, ctx: Context) -> As4Path:
-        segments = _decode_segments(value, 4, cls.NAME)
-        if any(s.type not in (AS_SET, AS_SEQUENCE) for s in segments):
-            # RFC 6793 section 6: confederation segments in AS4_PATH make it malformed
+        if len(value) < 6:
+            # RFC 6793 section 6: too short to carry one AS number is malformed
             raise AttributeMalformed(
-                "AS4_PATH must not carry confederation segments", UpdateSubcode.MALFORMED_AS_PATH
+                f"AS4_PATH of {len(value)} octets cannot carry an AS number",
+                UpdateSubcode.MALFORMED_AS_PATH,
             )
-        return cls(segments, flags)
+        # Confederation segments are not allowed here either, but RFC 6793 section 6 says to
+        # drop those segments and go on, not to drop the attribute: they are kept as received
+        # (the decode stays lossless) and merge_as4_path leaves them out.
+        return cls(_decode_segments(value, 4, cls.NAME), flags)
 
     def encode_value(self, ctx: Context) -> bytes:
         return _encode_segments(self.segments, 4)
@@ -246,7 +249,8 @@ def merge_as4_path(as_path: AsPath, as4_path: AsPath | None) -> AsPath:
 
     When AS4_PATH is longer than AS_PATH it is ignored; otherwise the leading ASes of AS_PATH that
     AS4_PATH does not cover (added by 2-octet-only speakers) are kept in front of AS4_PATH.
-    Confederation segments of AS_PATH stay where they are and do not count.
+    Confederation segments of AS_PATH do not count; one that leads AS_PATH or follows a kept
+    segment is kept too. Confederation segments of AS4_PATH are dropped (section 6).
     """
     if as4_path is None or not as4_path.segments:
         return AsPath(as_path.segments, as_path.flags)
@@ -257,11 +261,13 @@ def merge_as4_path(as_path: AsPath, as4_path: AsPath | None) -> AsPath:
     keep = have - want
     lead: list[AsPathSegment] = []
     for seg in as_path.segments:
+        if seg.type in (AS_CONFED_SEQUENCE, AS_CONFED_SET):
+            # kept when leading or next to a kept segment, even if no AS is left to take
+            lead.append(seg)
+            continue
         if keep <= 0:
             break
-        if seg.type in (AS_CONFED_SEQUENCE, AS_CONFED_SET):
-            lead.append(seg)
-        elif seg.type == AS_SET:
+        if seg.type == AS_SET:
             lead.append(seg)
             keep -= 1
         else:
@@ -270,6 +276,8 @@ def merge_as4_path(as_path: AsPath, as4_path: AsPath | None) -> AsPath:
             keep -= len(take)
     merged = list(lead)
     for seg in as4_path.segments:
+        if seg.type in (AS_CONFED_SEQUENCE, AS_CONFED_SET):
+            continue  # RFC 6793 section 6: discarded, the rest of AS4_PATH still applies
         if merged and merged[-1].type == AS_SEQUENCE and seg.type == AS_SEQUENCE:
             merged[-1] = AsPathSegment(AS_SEQUENCE, merged[-1].asns + seg.asns)
         else:

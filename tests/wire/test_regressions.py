@@ -7,7 +7,10 @@ from __future__ import annotations
 import pytest
 
 from bgpspeak.wire import (
+    AS_TRANS,
     Action,
+    As4Path,
+    AsPath,
     BgpsecPath,
     Context,
     DecodeError,
@@ -16,9 +19,11 @@ from bgpspeak.wire import (
     Update,
     UpdateSubcode,
     decode_message,
+    merge_as4_path,
 )
 
 MARKER = b"\xff" * 16
+AS_TRANS_2 = AS_TRANS.to_bytes(2, "big")
 
 
 def update(attributes: bytes, nlri: bytes = b"", withdrawn: bytes = b"") -> bytes:
@@ -97,3 +102,45 @@ def test_mp_reach_bad_next_hop_length_is_optional_attribute_error() -> None:
     assert err.subcode == UpdateSubcode.OPTIONAL_ATTRIBUTE_ERROR
     assert err.action == Action.SESSION_RESET
     assert err.data == mp  # the attribute, type, length and value (RFC 4271 section 6.3)
+
+
+# --- AS4_PATH (RFC 6793 section 6) ----------------------------------------------------------
+
+AS_PATH_2 = attr(0x40, 2, b"\x02\x02" + (65001).to_bytes(2, "big") + AS_TRANS_2)
+
+
+def test_as4_path_with_a_confederation_segment_is_kept_and_the_segment_ignored() -> None:
+    """RFC 6793 section 6: confederation segments in AS4_PATH are dropped and processing goes on.
+    The codec used to throw the whole AS4_PATH away (attribute discard), losing the 4-octet AS
+    it carried; now the attribute decodes as received and merge_as4_path skips the segment."""
+    as4 = attr(
+        0xC0,
+        17,
+        b"\x03\x01" + (64512).to_bytes(4, "big") + b"\x02\x01" + (4200000000).to_bytes(4, "big"),
+    )
+    data = update(ORIGIN_IGP + AS_PATH_2 + NEXT_HOP + as4, nlri=b"\x18\xc0\x00\x02")
+    msg = decode_message(data, Context(asn4=False))
+    assert isinstance(msg, Update)
+    assert msg.encode(Context(asn4=False)) == data
+    path, as4_path = msg.get(2), msg.get(17)
+    assert isinstance(path, AsPath) and isinstance(as4_path, As4Path)
+    assert str(merge_as4_path(path, as4_path)) == "65001 4200000000"
+
+
+def test_as4_path_too_short_for_one_as_is_discarded() -> None:
+    """RFC 6793 section 6: an AS4_PATH shorter than 6 octets is malformed (attribute discard).
+    An empty one used to decode as an empty path."""
+    data = update(ORIGIN_IGP + AS_PATH_2 + NEXT_HOP + attr(0xC0, 17, b""), nlri=b"\x18\xc0\x00\x02")
+    with pytest.raises(DecodeError) as info:
+        decode_message(data, Context(asn4=False))
+    err = info.value
+    assert err.action == Action.ATTRIBUTE_DISCARD
+    assert err.update is not None and err.update.get(17) is None and err.update.nlri
+
+
+def test_merge_keeps_a_leading_confederation_segment() -> None:
+    """RFC 6793 section 4.2.3: a confederation segment that leads AS_PATH is prepended too. The
+    merge stopped as soon as no AS was left to take and dropped it."""
+    as_path = AsPath.parse("(65010) 23456")
+    merged = merge_as4_path(as_path, As4Path.sequence(4200000000))
+    assert str(merged) == "(65010) 4200000000"
