@@ -21,6 +21,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -170,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-docs", action="store_true", help="do not touch docs/performance.md")
     args = ap.parse_args(argv)
     cpu = None if args.no_pin else args.cpu
+    # a plain kill should still stop the worker and remove the temporary pack files
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     corpora = args.corpora or find_corpora()
     if corpora is None or not corpora.is_dir():
