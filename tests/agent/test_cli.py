@@ -25,7 +25,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     vtysh.chmod(0o755)
     text = agent_toml("r1").replace(str(ROOT), str(tmp_path))
     text = text.replace('vtysh = "vtysh"', f'vtysh = "{vtysh}"').replace(
-        "timeout = 4.0", "timeout = 1.0"
+        "timeout = 2.0", "timeout = 1.0"
     )
     text = text.replace("[keepalived]\n", '[keepalived]\nbinary = "true"\n')
     (tmp_path / "r1").mkdir()

@@ -55,7 +55,10 @@ def test_route_map_entries_keep_frr_wording() -> None:
     cfg = recorded_config("r1")
     st = recorded_state(cfg, "r1-steady")
     ins = [e for n, e in st.route_maps.items() if n.startswith("RA-IN-")]
-    assert ins == [(RouteMapEntry(10, "permit", (), ("local-preference 100",)),)]
+    assert sorted(ins, key=repr) == [
+        (RouteMapEntry(10, "permit", (), ("local-preference 100",)),),
+        (RouteMapEntry(10, "permit", (), ("local-preference 200",)),),
+    ]
 
 
 def test_drained_router_withdrew_everything() -> None:

@@ -268,7 +268,12 @@ def agent_toml(r: str, **policy: Any) -> str:
     for lk in links:
         for addr in (lk.p4, lk.p6):
             fam = "v6" if ":" in addr else "v4"
-            ups.append(f'[[upstream]]\nname = "core{lk.p[1:]}-{fam}"\nneighbor = "{addr}"\n')
+            # egress: every router prefers core1 (local-preference), core2 is the backup
+            lp = 200 if lk.p == "p1" else 100
+            ups.append(
+                f'[[upstream]]\nname = "core{lk.p[1:]}-{fam}"\nneighbor = "{addr}"\n'
+                f"local_preference = {lp}\n"
+            )
     pol = {"egress_role": ROLES[r], "ingress_mode": "equal", "takeback_delay": 1.0}
     pol.update(policy)
     pol_lines = "\n".join(f"{k} = {json.dumps(v)}" for k, v in pol.items())
@@ -283,7 +288,7 @@ metrics_listen = "127.0.0.1:9108"
 asn = {OUR_AS}
 vtysh = "vtysh"
 vty_socket = "{d}/frr"
-timeout = 4.0
+timeout = 2.0
 
 [keepalived]
 config_file = "{d}/keepalived.conf"
@@ -613,6 +618,42 @@ class Lab:
                 if "gateway" in nh:
                     hops.add(nh["gateway"])
         return hops
+
+    # ---- traffic toward our prefixes (so that a drain has counters to watch)
+
+    def start_traffic(self, p: str, pps: int = 400) -> None:
+        """UDP from provider ``p`` to 64 addresses in our prefix: the provider's ECMP hash
+        spreads them over the routers it uses."""
+        code = (
+            "import socket,time\n"
+            "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+            f"gap=1.0/{pps}\n"
+            "i=0\n"
+            "while True:\n"
+            "    i+=1\n"
+            "    try: s.sendto(b'x'*64,('203.0.113.%d'%(1+i%64),9))\n"
+            "    except OSError: pass\n"
+            "    time.sleep(gap)\n"
+        )
+        proc = subprocess.Popen(
+            ["ip", "netns", "exec", ns(p), sys.executable, "-c", code, str(ROOT)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        (ROOT / f"traffic-{p}.pid").write_text(f"{proc.pid}\n")
+        self.procs[f"traffic-{p}"] = proc
+
+    def stop_traffic(self, p: str) -> None:
+        proc = self.procs.pop(f"traffic-{p}", None)
+        if proc is not None:
+            proc.kill()
+            proc.wait(5)
+
+    def rx_packets(self, r: str, ifname: str) -> int:
+        out = in_ns(r, "cat", f"/sys/class/net/{ifname}/statistics/rx_packets").stdout
+        return int(out.strip())
 
     # ---- teardown
 
