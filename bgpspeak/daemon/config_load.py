@@ -53,8 +53,8 @@ class _Problems:
         self.items: list[str] = []
 
     def add(self, path: str, reason: str) -> None:
-        where = f"{path}: " if path else ""
-        self.items.append(f"{self.source}: {where}{reason}")
+        parts = [x for x in (self.source, path, reason) if x]
+        self.items.append(": ".join(parts))
 
 
 class _Table:
@@ -300,6 +300,16 @@ def _static_route(t: _Table) -> Route | None:
     if path_id is not None:
         attrs["path_id"] = path_id
     return _make_route(t, prefix, attrs, "prefix")
+
+
+def route_from_mapping(data: dict[str, Any], path: str = "") -> Route:
+    """A route given as a mapping with the keys of a ``[[routes]]`` table (the control socket
+    uses this); raises :class:`ConfigError` naming the bad keys."""
+    problems = _Problems("")
+    route = _static_route(_Table(data, path, problems))
+    if problems.items or route is None:
+        raise ConfigError(problems.items or [f"{path or 'route'}: invalid"])
+    return route
 
 
 # --- peers --------------------------------------------------------------------------------------
