@@ -80,10 +80,10 @@ class Agent:
     _frr_error: str | None = None
 
     def __post_init__(self) -> None:
-        self.state = StateDir(self.config.agent.state_dir)
         self._build()
 
     def _build(self) -> None:
+        """Everything derived from the config (again after a reload)."""
         self.state = StateDir(self.config.agent.state_dir)
         self.vtysh = Vtysh(self.config.frr)
         self.observer = Observer(self.config, self.vtysh)

@@ -87,9 +87,12 @@ def _checks(
     statuses: list[CheckStatus] = []
     for check in config.checks:
         result = evaluate(check, obs)
-        m = step(
-            mem.checks.get(check.name, CheckMemory()), result.ok, check.rise, check.fall, obs.now
-        )
+        prev = mem.checks.get(check.name)
+        if prev is None and mem.checks:
+            # a check added by a config reload starts where its first result says: adding a
+            # passing check must not demote a healthy router for `rise` passes
+            prev = CheckMemory(up=result.ok, streak=0, since=obs.now)
+        m = step(prev or CheckMemory(), result.ok, check.rise, check.fall, obs.now)
         new[check.name] = m
         statuses.append(
             CheckStatus(check.name, m.up, result.ok, result.detail, check.affects, m.streak)

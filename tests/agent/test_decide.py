@@ -364,3 +364,16 @@ def test_invariants_under_any_sequence(
         if not d.announcement.announce:
             assert d.drain_phase in ("withdrawing", "drained")
         assert d.reasons["gateway"] and d.reasons["ingress"] and d.reasons["drain"]
+
+
+def test_a_check_added_by_a_reload_starts_from_its_first_result() -> None:
+    sim = healthy_sim()
+    d = base_dict()
+    d["policy"]["takeback_delay"] = 2.0
+    d["check"].append({"name": "core1", "type": "bgp", "neighbors": ["10.1.1.1"], "rise": 5})
+    sim.config = parse_config(d)
+    assert sim.step().priorities["lan"] == HEALTHY  # passing: no demotion while it "rises"
+    d["check"][-1] = {"name": "core2", "type": "bgp", "neighbors": ["10.2.1.1"], "fall": 3}
+    sim.config = parse_config(d)
+    sim.down = {"10.2.1.1"}
+    assert sim.step().priorities["lan"] == DEMOTED  # failing from the start: demoted at once

@@ -278,8 +278,18 @@ def _drain(lab: Lab, r: str, watch: Any) -> tuple[subprocess.CompletedProcess[st
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, ""), time.time() - t0
 
 
+def session_resets(lab: Lab, r: str) -> dict[str, tuple[int, int, int]]:
+    """Per neighbor: (connections dropped, NOTIFICATIONs sent, OPENs sent)."""
+    out = {}
+    for addr, nb in lab.vjson(r, "show bgp neighbors json").items():
+        st = nb["messageStats"]
+        out[addr] = (nb.get("connectionsDropped", 0), st["notificationsSent"], st["opensSent"])
+    return out
+
+
 def test_drain_and_undrain_router2(lab: Lab) -> None:
     steady(lab)
+    resets = session_resets(lab, "r2")
     lab.start_traffic("p1", pps=400)
     try:
         rx0 = lab.rx_packets("r2", "up1")
@@ -329,6 +339,8 @@ def test_drain_and_undrain_router2(lab: Lab) -> None:
         assert path is not None and path.get("metric") == 100 and "community" not in path
         steady(lab)
         assert status("r2")["vrrp"][0]["priority"] == 150
+        # all of it by route-map switches: not one session was reset
+        assert session_resets(lab, "r2") == resets
     finally:
         lab.stop_traffic("p1")
 
