@@ -85,8 +85,11 @@ def _decode_segments(value: bytes, width: int, name: str) -> tuple[AsPathSegment
 def _encode_segments(segments: tuple[AsPathSegment, ...], width: int) -> bytes:
     out = bytearray()
     for stype, asns in segments:
+        if not asns:
+            # RFC 7606 section 7.2: a segment of length 0 makes the whole AS_PATH malformed
+            raise ValueError(f"AS path segment {_SEGMENT_NAMES.get(stype, stype)} has no AS")
         # a segment holds at most 255 ASes: longer runs are split (RFC 4271 section 5.1.2)
-        for start in range(0, max(len(asns), 1), 255):
+        for start in range(0, len(asns), 255):
             chunk = asns[start : start + 255]
             out += bytes((stype, len(chunk)))
             for asn in chunk:
@@ -241,6 +244,8 @@ class As4Path(AsPath):
         return cls(_decode_segments(value, 4, cls.NAME), flags)
 
     def encode_value(self, ctx: Context) -> bytes:
+        if not self.segments:
+            raise ValueError("an empty AS4_PATH is malformed (RFC 6793 section 6): leave it out")
         return _encode_segments(self.segments, 4)
 
 

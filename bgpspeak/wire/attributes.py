@@ -58,6 +58,8 @@ class Origin(PathAttribute):
         return cls(value[0], flags)
 
     def encode_value(self, ctx: Context) -> bytes:
+        if not 0 <= self.value <= 2:
+            raise ValueError(f"ORIGIN value {self.value} is not IGP(0), EGP(1) or INCOMPLETE(2)")
         return bytes((self.value,))
 
     def json_value(self) -> Any:
@@ -251,11 +253,16 @@ class ClusterList(PathAttribute):
 
     @classmethod
     def decode_value(cls, value: bytes, flags: int, ctx: Context) -> ClusterList:
-        if len(value) % 4:
-            raise AttributeMalformed(f"CLUSTER_LIST length {len(value)} is not a multiple of 4")
+        if not value or len(value) % 4:
+            # RFC 7606 section 7.10: not a non-zero multiple of 4
+            raise AttributeMalformed(
+                f"CLUSTER_LIST length {len(value)} is not a positive multiple of 4"
+            )
         return cls(tuple(IPv4Address(value[i : i + 4]) for i in range(0, len(value), 4)), flags)
 
     def encode_value(self, ctx: Context) -> bytes:
+        if not self.ids:
+            raise ValueError("CLUSTER_LIST with no cluster ID is malformed: leave it out")
         return b"".join(a.packed for a in self.ids)
 
     def json_value(self) -> Any:

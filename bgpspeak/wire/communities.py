@@ -7,6 +7,7 @@ hashable, and exactly what goes back on the wire. Text forms are for configs and
 from __future__ import annotations
 
 import ipaddress
+import re
 import struct
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -38,26 +39,48 @@ NO_ADVERTISE = 0xFFFFFF02
 BLACKHOLE = 0xFFFF029A
 
 
+def _not_empty(attr: Communities | ExtendedCommunities | LargeCommunities) -> None:
+    """An empty list is malformed on the wire (RFC 7606 7.8 and 7.14, RFC 8092 section 6): the
+    peer would withdraw the routes; leave the attribute out instead."""
+    if not attr.values:
+        raise ValueError(f"{attr.NAME} with no value is malformed: leave the attribute out")
+
+
 def community_text(value: int) -> str:
     return f"{value >> 16}:{value & 0xFFFF}"
 
 
+_DECIMAL = re.compile(r"[0-9]+")
+_HEX = re.compile(r"0x[0-9a-f]+")
+
+
+def _number(word: str, limit: int) -> int:
+    """A plain ASCII decimal number up to ``limit``. (``int()`` also takes signs, ``_``,
+    spaces and every script's digits: a config typo must not become a different value.)"""
+    if not _DECIMAL.fullmatch(word):
+        raise ValueError(word)
+    value = int(word)
+    if value > limit:
+        raise ValueError(word)
+    return value
+
+
 def parse_community(text: str) -> int:
-    """``'65000:100'``, a well-known name (``no-export``) or a plain 32-bit number."""
+    """``'65000:100'``, a well-known name (``no-export``), a 32-bit decimal number or ``0x``
+    and hex digits."""
     t = text.strip().lower()
     if t in _COMMUNITY_BY_NAME:
         return _COMMUNITY_BY_NAME[t]
     try:
         if ":" in t:
             hi, lo = t.split(":")
-            a, b = int(hi), int(lo)
-            if not (0 <= a <= 0xFFFF and 0 <= b <= 0xFFFF):
-                raise ValueError
-            return (a << 16) | b
-        v = int(t, 0)
-        if not 0 <= v <= 0xFFFFFFFF:
-            raise ValueError
-        return v
+            return (_number(hi, 0xFFFF) << 16) | _number(lo, 0xFFFF)
+        if _HEX.fullmatch(t):
+            value = int(t, 16)
+            if value > 0xFFFFFFFF:
+                raise ValueError(t)
+            return value
+        return _number(t, 0xFFFFFFFF)
     except ValueError:
         raise ValueError(f"{text!r} is not a community (expected ASN:VALUE or a name)") from None
 
@@ -79,6 +102,7 @@ class Communities(PathAttribute):
         return cls(tuple(int.from_bytes(value[i : i + 4], "big") for i in range(0, n, 4)), flags)
 
     def encode_value(self, ctx: Context) -> bytes:
+        _not_empty(self)
         return b"".join(v.to_bytes(4, "big") for v in self.values)
 
     def json_value(self) -> Any:
@@ -121,7 +145,9 @@ def ext_community_text(value: int) -> str:
     if name and t in (0x01, 0x41):
         return f"{name}:{ipaddress.IPv4Address(low48 >> 16)}:{low48 & 0xFFFF}"
     if name and t in (0x02, 0x42):
-        return f"{name}:{low48 >> 16}:{low48 & 0xFFFF}"
+        asn = low48 >> 16
+        # an "L" marks a 4-octet AS below 65536, which would otherwise read back as type 0x00
+        return f"{name}:{asn}{'L' if asn <= 0xFFFF else ''}:{low48 & 0xFFFF}"
     if t == 0x03 and st == 0x0C:
         return f"encap:{low48 & 0xFFFF}"
     if t == 0x06 and st == 0x00:  # EVPN MAC mobility
@@ -139,28 +165,26 @@ def ext_community_text(value: int) -> str:
 
 
 def parse_ext_community(text: str) -> int:
-    """``target:65000:100``, ``origin:192.0.2.1:7``, ``target:4200000000:1`` or ``0x`` + hex."""
+    """``target:65000:100``, ``origin:192.0.2.1:7``, ``target:4200000000:1``, ``target:100L:1``
+    (the 4-octet AS form of an AS below 65536) or ``0x`` and up to 16 hex digits."""
     t = text.strip().lower()
-    if t.startswith("0x"):
-        v = int(t, 16)
-        if not 0 <= v < 1 << 64:
-            raise ValueError(f"{text!r} is longer than 8 octets")
-        return v
     try:
+        if t.startswith("0x"):
+            if not _HEX.fullmatch(t) or len(t) > 18:
+                raise ValueError(t)
+            return int(t, 16)
         kind, admin, num = t.split(":")
         sub = {"target": 0x02, "rt": 0x02, "origin": 0x03, "soo": 0x03}[kind]
-        local = int(num)
         if "." in admin:
             ip = int(ipaddress.IPv4Address(admin))
-            if not 0 <= local <= 0xFFFF:
-                raise ValueError
-            return (0x01 << 56) | (sub << 48) | (ip << 16) | local
-        asn = int(admin)
-        if asn <= 0xFFFF and 0 <= local <= 0xFFFFFFFF:
-            return (0x00 << 56) | (sub << 48) | (asn << 32) | local
-        if asn <= 0xFFFFFFFF and 0 <= local <= 0xFFFF:
-            return (0x02 << 56) | (sub << 48) | (asn << 16) | local
-        raise ValueError
+            return (0x01 << 56) | (sub << 48) | (ip << 16) | _number(num, 0xFFFF)
+        if admin.endswith("l"):
+            asn = _number(admin[:-1], 0xFFFFFFFF)
+            return (0x02 << 56) | (sub << 48) | (asn << 16) | _number(num, 0xFFFF)
+        asn = _number(admin, 0xFFFFFFFF)
+        if asn <= 0xFFFF:
+            return (0x00 << 56) | (sub << 48) | (asn << 32) | _number(num, 0xFFFFFFFF)
+        return (0x02 << 56) | (sub << 48) | (asn << 16) | _number(num, 0xFFFF)
     except (ValueError, KeyError):
         raise ValueError(
             f"{text!r} is not an extended community (target:ASN:N, origin:IP:N or 0x...)"
@@ -186,6 +210,7 @@ class ExtendedCommunities(PathAttribute):
         return cls(tuple(int.from_bytes(value[i : i + 8], "big") for i in range(0, n, 8)), flags)
 
     def encode_value(self, ctx: Context) -> bytes:
+        _not_empty(self)
         return b"".join(v.to_bytes(8, "big") for v in self.values)
 
     def json_value(self) -> Any:
@@ -197,9 +222,8 @@ class ExtendedCommunities(PathAttribute):
 
 def parse_large_community(text: str) -> tuple[int, int, int]:
     try:
-        a, b, c = (int(x) for x in text.strip().split(":"))
-        if all(0 <= x <= 0xFFFFFFFF for x in (a, b, c)):
-            return (a, b, c)
+        a, b, c = (_number(x, 0xFFFFFFFF) for x in text.strip().split(":"))
+        return (a, b, c)
     except ValueError:
         pass
     raise ValueError(f"{text!r} is not a large community (expected GLOBAL:LOCAL1:LOCAL2)")
@@ -233,6 +257,7 @@ class LargeCommunities(PathAttribute):
         )
 
     def encode_value(self, ctx: Context) -> bytes:
+        _not_empty(self)
         return b"".join(
             a.to_bytes(4, "big") + b.to_bytes(4, "big") + c.to_bytes(4, "big")
             for a, b, c in self.values

@@ -15,7 +15,7 @@ from .errors import (
     subcode_name,
 )
 from .family import Context, afi_text, safi_text
-from .message import KEEPALIVE, NOTIFICATION, ROUTE_REFRESH, Message
+from .message import HEADER_LENGTH, KEEPALIVE, MARKER, NOTIFICATION, ROUTE_REFRESH, Message
 
 MAX_SHUTDOWN_MESSAGE = 255  # RFC 9003
 
@@ -172,7 +172,8 @@ class RouteRefresh(Message):
                 RouteRefreshSubcode.INVALID_MESSAGE_LENGTH,
                 f"{_SUBTYPE_NAMES[subtype]}-of-RIB-refresh must be 23 octets, got {19 + len(body)}",
                 field="route_refresh.length",
-                data=bytes(body),
+                # RFC 7313 section 5: the data is the complete ROUTE-REFRESH message
+                data=MARKER + (HEADER_LENGTH + len(body)).to_bytes(2, "big") + b"\x05" + body,
             )
         return cls(int.from_bytes(body[:2], "big"), body[3], subtype, bytes(body[4:]))
 

@@ -25,7 +25,7 @@ from .attribute import (
     PathAttribute,
     UnknownAttribute,
 )
-from .attributes import LocalPref, NextHop, Origin
+from .attributes import ClusterList, LocalPref, NextHop, Origin, OriginatorId
 from .errors import Action, DecodeError, ErrorCode, UpdateSubcode, update_error
 from .family import DEFAULT_CONTEXT, IPV4_UNICAST, Context, Family
 from .message import UPDATE, Message
@@ -35,6 +35,11 @@ from .prefix import Prefix, decode_prefixes, encode_prefixes
 _MP_REACH = 14
 _MP_UNREACH = 15
 _BGPSEC_PATH = 33
+#: RFC 7606 sections 7.5, 7.9 and 7.10: from an external peer these attributes have no business
+#: being there and a malformed one is discarded; from an internal peer it is treat-as-withdraw.
+_DISCARDED_FROM_EBGP: frozenset[type[PathAttribute]] = frozenset(
+    {LocalPref, OriginatorId, ClusterList}
+)
 _WELL_KNOWN_FLAGS_MASK = OPTIONAL | TRANSITIVE
 
 
@@ -342,12 +347,15 @@ def _decode_attributes(
             vstart = i + 3
         vend = vstart + vlen
         if vend > end:
-            # RFC 7606 section 4: rely on the total attribute length to find the NLRI
+            # RFC 7606 section 4: rely on the total attribute length to find the NLRI. But an
+            # MP_REACH/MP_UNREACH cut short hides routes that treat-as-withdraw cannot withdraw
+            # (section 3, last paragraph): session reset.
+            mp = code in (_MP_REACH, _MP_UNREACH)
             err = update_error(
                 UpdateSubcode.ATTRIBUTE_LENGTH_ERROR,
                 f"value length {vlen} runs past the attribute section ({end - vstart} octets left)",
                 _where(index, code),
-                Action.TREAT_AS_WITHDRAW,
+                Action.SESSION_RESET if mp else Action.TREAT_AS_WITHDRAW,
                 body[i:end],
             )
             return attrs, _worse(worst, err)
@@ -378,7 +386,7 @@ def _decode_attributes(
             attr: PathAttribute = UnknownAttribute(code, raw[len(raw) - vlen :], flags)
         else:
             action = cls.MALFORMED_ACTION
-            if cls is LocalPref and not ctx.ibgp:
+            if not ctx.ibgp and cls in _DISCARDED_FROM_EBGP:
                 action = Action.ATTRIBUTE_DISCARD
             if (flags & _WELL_KNOWN_FLAGS_MASK) != (cls.DEFAULT_FLAGS & _WELL_KNOWN_FLAGS_MASK):
                 err = update_error(
@@ -431,10 +439,14 @@ def build_update(
     withdrawn: tuple[Prefix, ...] | list[Prefix] = (),
     attributes: tuple[PathAttribute, ...] | list[PathAttribute] = (),
 ) -> Update:
-    """An UPDATE with attributes sorted by type code (RFC 4271 section 5 recommends it)."""
-    return Update(
-        tuple(withdrawn), tuple(sorted(attributes, key=lambda a: a.type_code)), tuple(nlri)
-    )
+    """An UPDATE with MP_REACH_NLRI / MP_UNREACH_NLRI first (RFC 7606 section 5.1: so that a
+    receiver finds the routes even when a later attribute is malformed), then the others by
+    type code (RFC 4271 section 5 recommends it)."""
+
+    def order(a: PathAttribute) -> tuple[bool, int]:
+        return (a.type_code not in (_MP_REACH, _MP_UNREACH), a.type_code)
+
+    return Update(tuple(withdrawn), tuple(sorted(attributes, key=order)), tuple(nlri))
 
 
 __all__ = [
