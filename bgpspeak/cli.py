@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__, decode_cmd
+from .daemon import cli_commands
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     decode_cmd.add_arguments(decode)
     decode.set_defaults(func=decode_cmd.run)
+    cli_commands.register(sub)
     return parser
 
 

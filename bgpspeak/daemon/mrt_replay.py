@@ -1,0 +1,224 @@
+"""``bgpspeak mrt replay``: announce the routes of a table dump to one BGP neighbor.
+
+For benchmarks and labs: a real-looking full table (paths, communities, MEDs) from a collector's
+RIB dump, sent by a speaker that dials (or waits for) the neighbor. One path per prefix: the
+entry of ``--source-peer`` when given, else the first entry the collector lists. The AS path is
+kept with the collector's peer AS first (our AS goes in front toward an external neighbor); an
+AS_SET is flattened into the sequence, since a replayed route only needs a path of the right
+shape and length. Next hops are our own address unless ``--next-hop keep`` or an address.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import signal
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from ..mrt import Bgp4mpEntry, MrtError, RibRecord, TableDumpRecord, read_mrt
+from ..mrt.records import Peer, RibEntry
+from ..neighbor import Neighbor
+from ..routes import Route
+from ..speaker import Speaker
+from ..wire.aspath import AsPath
+from ..wire.attributes import MultiExitDisc, NextHop, Origin
+from ..wire.communities import Communities, ExtendedCommunities, LargeCommunities
+from ..wire.family import IPV4_UNICAST, IPV6_UNICAST
+from ..wire.mpnlri import MpReachNlri
+from ..wire.prefix import Prefix
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+_ORIGIN_NAMES = {0: "igp", 1: "egp", 2: "incomplete"}
+
+
+@dataclass(frozen=True)
+class ReplayOptions:
+    source_peer: IPAddress | None = None
+    next_hop: str = "self"  # "self", "keep" or an address
+    afis: frozenset[int] = frozenset({1, 2})
+    limit: int | None = None
+
+
+def _entry_route(entry: RibEntry, prefix: Prefix, opts: ReplayOptions) -> Route | None:
+    as_path: list[int] = []
+    origin = "igp"
+    med = None
+    communities: tuple[int, ...] = ()
+    large: tuple[tuple[int, int, int], ...] = ()
+    extended: tuple[int, ...] = ()
+    hops: list[IPAddress] = []
+    for a in entry.attributes:
+        if isinstance(a, AsPath) and a.type_code == 2:
+            for seg in a.segments:
+                if seg.type in (1, 2):  # AS_SET, AS_SEQUENCE; confederation segments stay ours
+                    as_path += seg.asns
+        elif isinstance(a, Origin):
+            origin = _ORIGIN_NAMES.get(int(a.value), "incomplete")
+        elif isinstance(a, MultiExitDisc):
+            med = a.value
+        elif isinstance(a, Communities):
+            communities = a.values
+        elif isinstance(a, LargeCommunities):
+            large = a.values
+        elif isinstance(a, ExtendedCommunities):
+            extended = a.values
+        elif isinstance(a, NextHop):
+            hops.append(a.address)
+        elif isinstance(a, MpReachNlri):
+            hops += a.next_hops
+    nh: IPAddress | str = "self"
+    if opts.next_hop == "keep":
+        fitting = [h for h in hops if h.version == (4 if prefix.afi == 1 else 6)]
+        if not fitting:
+            return None
+        nh = fitting[0]
+    elif opts.next_hop != "self":
+        nh = ipaddress.ip_address(opts.next_hop)
+    if any(not 1 <= asn <= 0xFFFFFFFF for asn in as_path):
+        as_path = [asn for asn in as_path if 1 <= asn <= 0xFFFFFFFF]
+    return Route(
+        prefix=prefix.with_path_id(None),
+        next_hop=nh,
+        as_path=tuple(as_path),
+        origin=origin,
+        med=med,
+        communities=communities,
+        large_communities=large,
+        extended_communities=extended,
+    )
+
+
+def _entries(records: Iterable[object]) -> Iterator[RibEntry]:
+    """Every unicast RIB entry, whatever the dump format."""
+    for rec in records:
+        if isinstance(rec, RibRecord):
+            if rec.family in (IPV4_UNICAST, IPV6_UNICAST):
+                yield from rec.entries
+        elif isinstance(rec, TableDumpRecord):
+            yield from rec.entries
+        elif isinstance(rec, Bgp4mpEntry) and rec.family in (IPV4_UNICAST, IPV6_UNICAST):
+            peer = Peer(ipaddress.IPv4Address(0), rec.peer_ip, rec.peer_as)
+            yield RibEntry(peer, rec.originated, None, rec.prefix, rec.attributes)
+
+
+def rib_routes(records: Iterable[object], opts: ReplayOptions) -> Iterator[Route]:
+    """One route per prefix of the dump's unicast RIB entries."""
+    seen: set[Prefix] = set()
+    for entry in _entries(records):
+        prefix = entry.prefix
+        if not isinstance(prefix, Prefix) or prefix.afi not in opts.afis:
+            continue
+        if opts.source_peer is not None and entry.peer.ip != opts.source_peer:
+            continue
+        key = prefix.with_path_id(None)
+        if key in seen:
+            continue
+        route = _entry_route(entry, prefix, opts)
+        if route is None:
+            continue
+        seen.add(key)
+        yield route
+        if opts.limit is not None and len(seen) >= opts.limit:
+            return
+
+
+# --- the command --------------------------------------------------------------------------------
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", help="MRT table dump (TABLE_DUMP_V2, TABLE_DUMP, BGP4MP_ENTRY)")
+    p.add_argument("--peer", required=True, help="the neighbor's address")
+    p.add_argument("--peer-as", type=int, required=True, help="the neighbor's AS")
+    p.add_argument("--local-as", type=int, required=True)
+    p.add_argument("--router-id", required=True)
+    p.add_argument("--port", type=int, default=179, help="the neighbor's port (179)")
+    p.add_argument("--local-address", help="bind the session to this address")
+    p.add_argument("--passive", action="store_true", help="wait for the neighbor to connect")
+    p.add_argument("--listen", default="::", help="listen address with --passive (:: by default)")
+    p.add_argument("--listen-port", type=int, default=179)
+    p.add_argument("--source-peer", help="take the paths of this collector peer only")
+    p.add_argument(
+        "--next-hop", default="self", help="self (default), keep (the dump's), or an address"
+    )
+    p.add_argument("--next-hop-v6", help="IPv6 next hop for 'self' over an IPv4 session")
+    p.add_argument("--family", choices=["ipv4", "ipv6", "both"], default="both")
+    p.add_argument("--limit", type=int, help="at most this many routes")
+    p.add_argument("--exit", action="store_true", help="close the session once everything is sent")
+    p.add_argument("--timeout", type=float, default=60.0, help="to reach Established (s)")
+
+
+def run(args: argparse.Namespace) -> int:
+    return asyncio.run(_replay(args))
+
+
+async def _replay(args: argparse.Namespace) -> int:
+    afis = {"ipv4": {1}, "ipv6": {2}, "both": {1, 2}}[args.family]
+    try:
+        opts = ReplayOptions(
+            source_peer=ipaddress.ip_address(args.source_peer) if args.source_peer else None,
+            next_hop=args.next_hop,
+            afis=frozenset(afis),
+            limit=args.limit,
+        )
+        if opts.next_hop not in ("self", "keep"):
+            ipaddress.ip_address(opts.next_hop)
+        neighbor = Neighbor(
+            args.peer,
+            remote_as=args.peer_as,
+            port=args.port,
+            passive=args.passive,
+            local_address=args.local_address,
+            next_hop_self_v6=args.next_hop_v6,
+            families=tuple(f"{'ipv4' if a == 1 else 'ipv6'}/unicast" for a in sorted(afis)),
+        )
+        speaker = Speaker(
+            args.local_as,
+            args.router_id,
+            listen=[(args.listen, args.listen_port)] if args.passive else (),
+        )
+    except ValueError as e:
+        print(f"bgpspeak mrt replay: {e}", file=sys.stderr)
+        return 2
+    t0 = time.monotonic()
+    try:
+        routes = list(rib_routes(read_mrt(args.file), opts))
+    except (OSError, MrtError) as e:
+        print(f"bgpspeak mrt replay: {args.file}: {e}", file=sys.stderr)
+        return 1
+    read_s = time.monotonic() - t0
+    print(f"read {len(routes)} routes from {args.file} in {read_s:.1f} s", file=sys.stderr)
+    speaker.add_neighbor(neighbor)
+    speaker.announce(routes)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await speaker.start()
+    try:
+        try:
+            await speaker.wait_established(args.peer, timeout=args.timeout)
+        except TimeoutError as e:
+            print(f"bgpspeak mrt replay: {e}", file=sys.stderr)
+            return 1
+        t1 = time.monotonic()
+        peer = speaker.peer(args.peer)
+        while len(peer.rib_out) < len(routes) and not stop.is_set():
+            await asyncio.sleep(0.05)
+        sent_s = time.monotonic() - t1
+        rate = len(peer.rib_out) / sent_s if sent_s > 0 else float("inf")
+        print(
+            f"sent {len(peer.rib_out)} routes to {args.peer} in {sent_s:.2f} s ({rate:,.0f}/s)",
+            file=sys.stderr,
+        )
+        if not args.exit:
+            await stop.wait()
+        else:
+            await asyncio.sleep(0.5)  # End-of-RIB and the last UPDATEs leave
+        return 0
+    finally:
+        await speaker.stop("mrt replay done")
+        await asyncio.sleep(0.1)
