@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -161,7 +162,7 @@ def test_steady_state(lab: Lab) -> None:
         out = lab.agent(r, "plan").stdout
         assert "plan: nothing to change" in out, out
     metrics = subprocess.run(
-        ["ip", "netns", "exec", ns("r1"), "python3", "-c",
+        ["ip", "netns", "exec", ns("r1"), sys.executable, "-c",
          "import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:9108/metrics').read().decode())"],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
