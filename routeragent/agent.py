@@ -305,8 +305,15 @@ class Agent:
                 problems=["agent.state_dir cannot change at runtime"],
             )
             return
+        fifo_changed = new.keepalived.notify_fifo != self.config.keepalived.notify_fifo
         self.config = new
         self._build()
+        if fifo_changed:
+            if self._fifo is not None:
+                self._fifo.close()
+                self._fifo = None
+            self._fifo_hints.clear()
+            self._open_fifo()
         emit(self.logger, "config-reloaded", config=str(self.config_path))
         if self.metrics:
             self.metrics.config_reloads.labels("ok").inc()

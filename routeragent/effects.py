@@ -46,7 +46,7 @@ class RealEffects:
 
     def keepalived_running(self) -> bool:
         time.sleep(self.reload_grace)
-        return kc.pid_alive(kc.read_pid(self.config.keepalived.pid_file))
+        return kc.running_pid(self.config.keepalived.pid_file) is not None
 
     def frr_dry_run(self, text: str) -> None:
         self.vtysh.dry_run(text)

@@ -7,7 +7,6 @@ LAN use); the FIFO only wakes the agent up early and is shown in status as a hin
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -36,19 +35,20 @@ def read_pid(pid_file: Path | None) -> int | None:
         return None
 
 
-def pid_alive(pid: int | None) -> bool:
+def running_pid(pid_file: Path | None, proc: Path = Path("/proc")) -> int | None:
+    """The pid in ``pid_file`` if that process is a live keepalived. A stale pid file whose
+    number now belongs to another process must never get our SIGHUP."""
+    pid = read_pid(pid_file)
     if pid is None:
-        return False
+        return None
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    with contextlib.suppress(OSError):
-        # a zombie (exited, not yet reaped) is not running
-        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
-    return True
+        comm = (proc / str(pid) / "comm").read_text().strip()
+        state = (proc / str(pid) / "stat").read_text().rsplit(") ", 1)[1][:1]
+    except (OSError, IndexError):
+        return None
+    if comm != "keepalived" or state in ("Z", "X"):
+        return None
+    return pid
 
 
 def check_config(binary: str, text: str, timeout: float = 10.0) -> None:
@@ -80,10 +80,9 @@ def check_config(binary: str, text: str, timeout: float = 10.0) -> None:
 
 
 def reload(pid_file: Path | None) -> None:
-    pid = read_pid(pid_file)
-    if not pid_alive(pid):
+    pid = running_pid(pid_file)
+    if pid is None:
         raise KeepalivedError(f"keepalived not running (pid file {pid_file})")
-    assert pid is not None
     os.kill(pid, signal.SIGHUP)
 
 

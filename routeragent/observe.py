@@ -23,8 +23,7 @@ from routeragent.frr_json import (
 )
 from routeragent.keepalived_control import (
     interface_addresses,
-    pid_alive,
-    read_pid,
+    running_pid,
     track_read,
     vip_presence,
 )
@@ -153,11 +152,10 @@ class Observer:
         return out
 
     def keepalived(self) -> KeepalivedState:
-        pid = read_pid(self.config.keepalived.pid_file)
-        running = pid_alive(pid)
+        pid = running_pid(self.config.keepalived.pid_file)
         return KeepalivedState(
-            running=running,
-            pid=pid if running else None,
+            running=pid is not None,
+            pid=pid,
             config_on_disk=read_text(self.config.keepalived.config_file),
         )
 

@@ -19,6 +19,7 @@ from routeragent.keepalived_control import (
     NotifyFifo,
     interface_addresses,
     parse_fifo_line,
+    running_pid,
     track_read,
     track_write,
     vip_presence,
@@ -98,6 +99,25 @@ def test_vip_presence() -> None:
     assert vip_presence(inst, None) == (False, False)
     assert "127.0.0.1" in (interface_addresses("lo") or set())
     assert interface_addresses("ra-nonexistent0") is None
+
+
+def test_running_pid_only_trusts_a_live_keepalived(tmp_path: Path) -> None:
+    proc = tmp_path / "proc"
+    pid_file = tmp_path / "keepalived.pid"
+    assert running_pid(pid_file, proc) is None  # no pid file
+    pid_file.write_text("4242\n")
+    assert running_pid(pid_file, proc) is None  # no such process
+    (proc / "4242").mkdir(parents=True)
+    (proc / "4242" / "comm").write_text("keepalived\n")
+    (proc / "4242" / "stat").write_text("4242 (keepalived) S 1 4242 4242 0 -1\n")
+    assert running_pid(pid_file, proc) == 4242
+    (proc / "4242" / "stat").write_text("4242 (keepalived) Z 1 4242 4242 0 -1\n")
+    assert running_pid(pid_file, proc) is None  # exited, not reaped
+    (proc / "4242" / "comm").write_text("nginx\n")
+    (proc / "4242" / "stat").write_text("4242 (nginx) S 1 4242 4242 0 -1\n")
+    assert running_pid(pid_file, proc) is None  # the pid was reused: never signal it
+    pid_file.write_text("garbage")
+    assert running_pid(pid_file, proc) is None
 
 
 def test_fifo_lines() -> None:
