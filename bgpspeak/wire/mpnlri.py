@@ -156,9 +156,11 @@ class MpReachNlri(PathAttribute):
     @classmethod
     def decode_abbreviated(cls, value: bytes, family: Family, flags: int) -> MpReachNlri:
         """The TABLE_DUMP_V2 form (RFC 6396 section 4.3.4): next-hop length and next hop only."""
-        if not value or 1 + value[0] > len(value):
+        if not value or 1 + value[0] != len(value):
             raise AttributeMalformed(
-                "abbreviated MP_REACH_NLRI next hop runs past the attribute", _MP_ERROR
+                f"abbreviated MP_REACH_NLRI: next hop length {value[0] if value else '-'} does not"
+                f" fill the attribute ({len(value)} octets)",
+                _MP_ERROR,
             )
         return cls(family.afi, family.safi, bytes(value[1 : 1 + value[0]]), (), 0, flags)
 
