@@ -18,6 +18,7 @@ from typing import Any, TypeVar, cast
 from routeragent.config_model import (
     EGRESS_ROLES,
     INGRESS_MODES,
+    Affects,
     AgentSettings,
     Attributes,
     BgpProbe,
@@ -25,8 +26,11 @@ from routeragent.config_model import (
     CommandProbe,
     Config,
     DrainSettings,
+    EgressRole,
+    FailureAction,
     FrrSettings,
     IngressAttributes,
+    IngressMode,
     InterfaceProbe,
     IPAddress,
     IPInterface,
@@ -385,9 +389,10 @@ def _policy(t: _Table) -> Policy:
     it.finish()
     t.finish()
     return Policy(
-        egress_role=role,  # type: ignore[arg-type]  # checked by _one_of
-        ingress_mode=mode,  # type: ignore[arg-type]
-        ingress_on_failure=on_fail,  # type: ignore[arg-type]
+        # the three are checked against their Literal values by _one_of above
+        egress_role=cast(EgressRole, role),
+        ingress_mode=cast(IngressMode, mode),
+        ingress_on_failure=cast(FailureAction, on_fail),
         takeback_delay=takeback,
         max_takeback_delay=max_takeback,
         flap_window=window,
@@ -459,7 +464,14 @@ def _check(t: _Table, upstreams: tuple[Upstream, ...]) -> Check | None:
     t.finish()
     if probe is None or name is None:
         return None
-    return Check(name=name, probe=probe, rise=rise, fall=fall, affects=affects, timeout=timeout)  # type: ignore[arg-type]
+    return Check(
+        name=name,
+        probe=probe,
+        rise=rise,
+        fall=fall,
+        affects=cast(Affects, affects),
+        timeout=timeout,
+    )
 
 
 # --------------------------------------------------------------------------- entry points
