@@ -15,7 +15,7 @@ import ipaddress
 from dataclasses import dataclass, replace
 
 from ..routes import Route
-from ..wire.attribute import PathAttribute
+from ..wire.attribute import PathAttribute, UnknownAttribute
 from ..wire.attributes import Aggregator, AtomicAggregate, ClusterList, OriginatorId
 from ..wire.communities import parse_community, parse_ext_community, parse_large_community
 from ..wire.family import IPV4_UNICAST, IPV6_UNICAST, Family
@@ -100,7 +100,6 @@ _UNSUPPORTED_ATTRIBUTES = {
     "bgp-prefix-sid": "BGP prefix SID",
     "bgp-prefix-sid-srv6": "SRv6 prefix SID",
     "aigp": "AIGP",
-    "attribute": "generic attributes",
     "originator": "originator",
 }
 _SIMPLE = {
@@ -117,30 +116,35 @@ _SIMPLE = {
 
 
 def tokenize(line: str) -> list[Token]:
-    """Words, with ``[ a b ]`` and ``( a b )`` groups as lists (ExaBGP writes both)."""
+    """Words, with ``[ a b ]`` and ``( a b )`` groups as lists (ExaBGP writes both). Brackets
+    nested inside a group (ExaBGP's SRv6 SID structure) are kept as words of the outer group:
+    no supported attribute needs them, and the family check can then refuse the command by
+    name."""
     spaced = line
     for ch in "[]()":
         spaced = spaced.replace(ch, f" {ch} ")
     out: list[Token] = []
     group: list[str] | None = None
-    closer = ""
+    depth = 0
     for word in spaced.split():
         if group is not None:
-            if word == closer:
-                out.append(group)
-                group = None
-            elif word in "[]()":
-                raise ExaParseError(f"nested {word!r} in {line!r}")
-            else:
-                group.append(word)
+            if word in ("]", ")"):
+                depth -= 1
+                if depth == 0:
+                    out.append(group)
+                    group = None
+                    continue
+            elif word in ("[", "("):
+                depth += 1
+            group.append(word)
         elif word in ("[", "("):
-            group, closer = [], "]" if word == "[" else ")"
+            group, depth = [], 1
         elif word in ("]", ")"):
             raise ExaParseError(f"{word!r} without its opening bracket")
         else:
             out.append(word)
     if group is not None:
-        raise ExaParseError(f"{closer!r} missing")
+        raise ExaParseError("a closing bracket is missing")
     return out
 
 
@@ -345,6 +349,9 @@ def _read_attributes(cur: _Cursor, stop_at_nlri: bool) -> _Attrs:
             elif key == "cluster-list":
                 ids = tuple(ipaddress.IPv4Address(v) for v in cur.values("cluster ids"))
                 extra[10] = ClusterList(ids)
+            elif key == "attribute":
+                gcode, gflags, gvalue = _generic(cur.values("[ code flags value ]"))
+                extra[gcode] = UnknownAttribute(gcode, gvalue, gflags)
             elif key == "split":
                 s = cur.word("a prefix length like /25").lstrip("/")
                 if not s.isdigit():
@@ -366,6 +373,19 @@ def _read_attributes(cur: _Cursor, stop_at_nlri: bool) -> _Attrs:
             raise ExaParseError(f"{key}: {e}") from None
     a.extra = tuple(extra[k] for k in sorted(extra))
     return a
+
+
+def _generic(values: list[str]) -> tuple[int, int, bytes]:
+    """``attribute [ 0x99 0x60 0x00000064 ]``: type code, flags, value (ExaBGP's generic form)."""
+    if len(values) != 3:
+        raise ExaParseError("attribute: expected [ code flags value ]")
+    code, flags = int(values[0], 0), int(values[1], 0)
+    if not (0 < code < 256 and 0 <= flags < 256):
+        raise ExaParseError(f"attribute: code {code} / flags {flags} out of range")
+    if code in (1, 2, 3, 14, 15):
+        raise ExaParseError(f"attribute: type {code} has its own keyword")
+    text = values[2].lower().removeprefix("0x")
+    return code, flags & 0xF0, bytes.fromhex(text)
 
 
 def _prefixes(texts: list[str], split: int | None) -> list[Prefix]:

@@ -87,8 +87,11 @@ class Daemon:
 
     def apply(self, ops: list[Op]) -> None:
         """Route table operations to speaker calls."""
+        known = self.speaker.peers
         for op in ops:
-            peers = None if op.neighbors is None else list(op.neighbors)
+            peers = None if op.neighbors is None else [n for n in op.neighbors if n in known]
+            if peers == []:
+                continue  # a neighbor being replaced: scoped_ops gives it its routes when added
             if isinstance(op, Announce):
                 self.speaker.announce(op.routes, neighbors=peers)
             else:

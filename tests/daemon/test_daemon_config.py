@@ -293,8 +293,10 @@ def test_run_refuses_a_bad_file_with_exit_78(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     bad = tmp_path / "speaker.toml"
-    bad.write_text('local_as = 65000\nrouter_id = "192.0.2.1"\n[[peers]]\naddress = "10.0.0.1"\n'
-                   "asn = 4294967296\n")
+    bad.write_text(
+        'local_as = 65000\nrouter_id = "192.0.2.1"\n[[peers]]\naddress = "10.0.0.1"\n'
+        "asn = 4294967296\n"
+    )
     assert main(["run", str(bad)]) == EXIT_CONFIG == 78
     err = capsys.readouterr().err
     assert err == f"{bad}: peers[0].asn: 4294967296 is not a valid AS number\n"
