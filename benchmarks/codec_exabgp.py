@@ -174,7 +174,16 @@ def _version() -> str:
     return f"{version('exabgp')} (attribute cache {_CACHE})"
 
 
+def _facts() -> dict[str, Any]:
+    """Whether ExaBGP's attribute cache was used at all (in 5.0 the wire decoder calls
+    ``Attribute.unpack`` on the base class, whose ``CACHING`` is False, so it stays empty)."""
+    return {
+        "attribute_cache_setting": Attribute.caching,
+        "attribute_cache_entries": sum(len(c) for c in Attribute.cache.values()),
+    }
+
+
 VARIANTS: dict[str, Variant] = {"decode": _decode, "encode": encode}
 
 if __name__ == "__main__":
-    sys.exit(worker_main("exabgp", check, VARIANTS, _version))
+    sys.exit(worker_main("exabgp", check, VARIANTS, _version, facts=_facts))

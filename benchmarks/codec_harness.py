@@ -185,8 +185,10 @@ def worker_main(
     variants: dict[str, Variant],
     version: Callable[[], str],
     argv: Sequence[str] | None = None,
+    facts: Callable[[], dict[str, Any]] | None = None,
 ) -> int:
-    """The command line every worker has: ``--check`` or ``--variant NAME``; JSON on stdout."""
+    """The command line every worker has: ``--check`` or ``--variant NAME``; JSON on stdout.
+    ``facts`` adds what the codec itself can tell after the work (e.g. its cache sizes)."""
     ap = argparse.ArgumentParser(prog=f"codec benchmark worker ({name})")
     ap.add_argument("--pack", type=Path, required=True)
     ap.add_argument("--check", action="store_true", help="decode every message once, report")
@@ -217,6 +219,8 @@ def worker_main(
         out["variant"] = args.variant
         out["gc"] = "paused" if args.pause_gc else "on"
         out.update(measure(variants[args.variant](pack), args.warmup, args.repeat, args.pause_gc))
+    if facts is not None:
+        out["facts"] = facts()
     json.dump(out, sys.stdout)
     sys.stdout.write("\n")
     return 0

@@ -146,6 +146,22 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         load_text(runs, result["settings"]["cpu"]),
     ]
+    unused = [
+        r
+        for r in runs
+        if r["codec"] == "exabgp"
+        and r["cache"] == "on"
+        and r.get("facts", {}).get("attribute_cache_entries") == 0
+    ]
+    if unused:
+        parts[-2:-2] = [
+            "",
+            "ExaBGP's attribute cache stayed empty with `cache.attributes = true`: its wire"
+            " decoder calls `Attribute.unpack` on the base class, whose `CACHING` is False, so"
+            " its cache on and off rows run the same code. What ExaBGP does reuse is the last"
+            " attribute set per session (`Negotiated.cached_attributes`) and interned"
+            " communities, in both rows.",
+        ]
     if v:
         sp = v["min_decode_speedup_vs_exabgp_cpu"]
         parts += [
