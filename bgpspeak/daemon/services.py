@@ -33,12 +33,17 @@ class ServiceRunner:
         self._local_as = local_as
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self._stopping = False
 
     def start(self) -> None:
         self._publish()  # the failed form (nothing, or degraded routes) until rise passes
         self._task = asyncio.get_running_loop().create_task(self._loop(), name=self.source)
 
     async def stop(self) -> None:
+        # the flag as well as cancel(): Python 3.11's wait_for can swallow a cancellation that
+        # arrives as the awaited check finishes, and the loop must end all the same
+        self._stopping = True
+        self._wake.set()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -63,8 +68,10 @@ class ServiceRunner:
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()
         c = self.config
-        while True:
+        while not self._stopping:
             ok, detail = await run_check(c.check, c.timeout)
+            if self._stopping:
+                return
             now = loop.time()
             before = self.health.view(now)
             if self.health.observe(ok, now, detail) or self.health.tick(now):
@@ -82,6 +89,8 @@ class ServiceRunner:
             reuse = self.health.reuse_in(now)
             if reuse is not None:
                 wait = min(wait, max(0.1, reuse))
+            if self._stopping:
+                return
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), wait)

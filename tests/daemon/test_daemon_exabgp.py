@@ -122,7 +122,7 @@ def test_other_commands() -> None:
     ],
 )
 def test_refusals_say_why(line: str, message: str) -> None:
-    with pytest.raises(ExaParseError, match=None) as e:
+    with pytest.raises(ExaParseError) as e:
         parse_line(line)
     assert message in str(e.value)
 
