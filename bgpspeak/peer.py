@@ -144,6 +144,18 @@ class _Connection(asyncio.Protocol):
     def resume_writing(self) -> None:
         self.peer.feed(self, WriteResumed())
 
+    def release(self, *, abort: bool = False) -> None:
+        """Close our TCP connection and forget it. Its transport gets a do-nothing protocol
+        first: the connection_lost it reports later must not reach the session, which (for
+        the primary connection) may be dialling its next connection by then."""
+        transport, self.transport = self.transport, None
+        if transport is not None:
+            transport.set_protocol(asyncio.Protocol())
+            if abort:
+                transport.abort()
+            else:
+                transport.close()
+
     def close(self) -> None:
         if self.timer is not None:
             self.timer.cancel()
@@ -151,9 +163,7 @@ class _Connection(asyncio.Protocol):
         if self.connecting is not None:
             self.connecting.cancel()
             self.connecting = None
-        if self.transport is not None:
-            self.transport.close()
-            self.transport = None
+        self.release()
 
 
 class Peer:
@@ -246,17 +256,17 @@ class Peer:
             return
         if self._established is not None:
             neg = self._established.session.negotiated
-            if neg is not None and neg.peer_restart is not None:
-                # RFC 4724 section 4.2: the peer restarted; the old session is dead
-                self.feed(
-                    self._established, ConnectionFailed("peer reconnected (graceful restart)")
-                )
-                self._established.close()
-            else:
+            if neg is None or neg.peer_restart is None:
+                # RFC 4271 section 6.8: a collision with an Established session closes the
+                # new connection
                 note = Notification(ErrorCode.CEASE, CeaseSubcode.CONNECTION_REJECTED)
                 transport.write(note.encode())
                 transport.close()
                 return
+            # RFC 4724 section 4.2: from a graceful-restart peer, a new connection may mean
+            # it restarted and the old one is dead without our knowing; or it is the peer's
+            # side of a collision that it is about to close. Run it: the peer decides by
+            # completing it (see _session_up) or closing it.
         if sock is not None and self.neighbor.ttl_security:
             try:
                 set_ttl_security(sock, self.neighbor.ttl_security)
@@ -295,8 +305,7 @@ class Peer:
             elif isinstance(out, Connect):
                 self._dial(conn)
             elif isinstance(out, Disconnect):
-                if conn.transport is not None:
-                    conn.transport.close()
+                conn.release()
                 if conn.connecting is not None:
                     conn.connecting.cancel()
                     conn.connecting = None
@@ -363,7 +372,12 @@ class Peer:
             self._emit(PeerStateChanged(self.address, change.old.value, change.new.value))
         if change.new is State.OPEN_CONFIRM:
             self._resolve_collision(conn)
-        if change.new is State.IDLE and conn is not self._primary:
+        over = change.new is State.IDLE or (
+            # RFC 4271 8.2.2: a connection lost in OpenSent goes back to Active; for an
+            # accepted one (no dialling of its own) that is the end too
+            change.new is State.ACTIVE and change.old is not State.IDLE
+        )
+        if over and conn is not self._primary:
             # an inbound connection's session is over: forget it
             conn.close()
             if conn in self._conns:
@@ -379,6 +393,8 @@ class Peer:
         if self._established is not None:
             return
         primary = self._primary
+        if any(c.session.state is not State.IDLE for c in self._others(primary)):
+            return  # an accepted connection is on its way up (e.g. it won a collision)
         if primary.session.state is State.IDLE and primary.session.next_deadline() is None:
             self.feed(primary, Start())
 
@@ -388,6 +404,11 @@ class Peer:
         neg = conn.session.negotiated
         if conn.session.state is not State.OPEN_CONFIRM or neg is None:
             return  # the same input already moved it on (e.g. OPEN and NOTIFICATION together)
+        if self._established is not None:
+            # a new connection beside an Established session of a graceful-restart peer (see
+            # accept): if the peer completes it, it restarted (_session_up drops the old one);
+            # if it was a late collision, the peer closes it
+            return
         for other in self._others(conn):
             if other.session.state is not State.OPEN_CONFIRM:
                 continue
@@ -402,12 +423,25 @@ class Peer:
             if loser is conn:
                 return
 
+    def _drop_dead_session(self, conn: _Connection, reason: str) -> None:
+        """End ``conn``'s session without a NOTIFICATION, as a TCP failure would (the session
+        gives no Disconnect output for a failure, so the connection is aborted here)."""
+        conn.release(abort=True)
+        self.feed(conn, ConnectionFailed(reason))
+
     def _session_up(self, conn: _Connection, negotiated: Negotiated) -> None:
+        old, self._established = self._established, conn
+        if old is not None and old is not conn:
+            # RFC 4724 section 4.2: the graceful-restart peer completed a new session while
+            # we still held the old one, so the old TCP connection is dead on its side: close
+            # it without a NOTIFICATION and keep its routes as stale until End-of-RIB
+            self._drop_dead_session(old, "peer reconnected (graceful restart)")
         for other in self._others(conn):
-            if other.session.state is not State.IDLE:
-                note = Notification(ErrorCode.CEASE, CeaseSubcode.CONNECTION_COLLISION_RESOLUTION)
-                self.feed(other, Stop(note))
-        self._established = conn
+            # set as Established first, so that none of these restarts dialling when it goes
+            # Idle; an Idle one is stopped too, so its idle-hold timer does not dial again.
+            # _ensure_dialing starts the primary again when this session ends.
+            note = Notification(ErrorCode.CEASE, CeaseSubcode.CONNECTION_COLLISION_RESOLUTION)
+            self.feed(other, Stop(note))
         self._emit(PeerUp(self.address, negotiated))
         # graceful restart, receiving side: families the peer did not keep forwarding for lose
         # their stale routes now; the others wait for the peer's End-of-RIB

@@ -150,13 +150,15 @@ def neighbor_to_frr(pair: FrrPair, transport: int = 4, **kw: Any) -> Neighbor:
 
 @contextlib.asynccontextmanager
 async def running(
-    ns: Namespace, speaker: Speaker, message: str = "test over"
+    ns: Namespace, speaker: Speaker, message: str = "test over", *, start: bool = True
 ) -> AsyncIterator[EventStream]:
     """Start ``speaker`` with the thread inside ``ns`` and stop it (Cease) there, so no socket
-    of it is ever created outside the namespace. Yields an event stream opened before start."""
+    of it is ever created outside the namespace. Yields an event stream opened before start.
+    ``start=False``: the body starts it (still inside the namespace)."""
     with ns.entered():
         events = speaker.events()
-        await speaker.start()
+        if start:
+            await speaker.start()
         try:
             yield events
         finally:
