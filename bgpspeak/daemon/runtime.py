@@ -111,7 +111,10 @@ class Daemon:
                 p.exa.forget_neighbor(n.ip)
 
     def neighbor_info(self, addr: IPAddress) -> NeighborInfo:
-        n = self.speaker.peer(addr).neighbor
+        try:
+            n = self.speaker.peer(addr).neighbor
+        except KeyError:  # an event from a neighbor a reload just removed
+            return NeighborInfo(str(addr), "", None, self.config.local_as)
         local = str(n.local_address) if n.local_address is not None else ""
         return NeighborInfo(str(addr), local, n.remote_as, self.config.local_as)
 
@@ -207,8 +210,11 @@ class Daemon:
                 log.info("peer %s: session up", ev.peer)
             elif isinstance(ev, PeerDown):
                 log.info("peer %s: session down: %s", ev.peer, ev.reason)
-            for p in self.processes.values():
-                p.on_event(ev)
+            for p in list(self.processes.values()):
+                try:
+                    p.on_event(ev)
+                except Exception:  # one helper's problem must not stop the others' events
+                    log.exception("process %s: cannot deliver %s", p.config.name, ev)
 
     # --- reload -----------------------------------------------------------------------------
 

@@ -105,7 +105,7 @@ async def test_the_command_sends_a_dump_over_loopback() -> None:
     assert proc.returncode == 0, err
     assert len(got) == 5000
     text = err.decode()
-    assert "read 5000 routes" in text and "sent 5000 routes to 127.0.0.1" in text
+    assert "read 5000 routes" in text and "announced 5000 routes to 127.0.0.1" in text
     first = got[Prefix.parse("3.0.0.0/8")]
     path = next(a for a in first.attributes if a.type_code == 2)
     assert str(path) == "65002 1853 1239 80"
