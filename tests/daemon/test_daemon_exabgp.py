@@ -226,7 +226,8 @@ def test_commands_carry_what_exabgp_sent() -> None:
             ours = {a.type_code: a for a in attrs if a.type_code != 3}
             if not ibgp:  # ExaBGP's own AS is not ours: compare the path after it
                 ours.pop(2), theirs.pop(2)
-            if 5 not in theirs and isinstance(ours.get(5), LocalPref) and ours[5].value == 100:
+            lp = ours.get(5)
+            if 5 not in theirs and isinstance(lp, LocalPref) and lp.value == 100:
                 ours.pop(5)  # our default LOCAL_PREF toward internal peers; ExaBGP sends none
             if isinstance(theirs.get(6), AtomicAggregate):
                 assert isinstance(ours.get(6), AtomicAggregate), where

@@ -149,7 +149,7 @@ async def test_daemon_in_process(tmp_path: Path) -> None:
 
 async def drain(stream: EventStream, quiet: float) -> list[object]:
     """Events until none came for ``quiet`` seconds."""
-    out = []
+    out: list[object] = []
     while True:
         try:
             out.append(await stream.get(quiet))

@@ -9,12 +9,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bgpspeak import Neighbor, Route, Speaker
-from bgpspeak.daemon.route_table import Announce, RouteTable, Withdraw, route_key
+from bgpspeak.daemon.route_table import Announce, Key, RouteTable, Withdraw, route_key
 from bgpspeak.wire import Prefix
 
-A = ipaddress.ip_address("10.0.0.1")
-B = ipaddress.ip_address("10.0.0.2")
-C = ipaddress.ip_address("10.0.0.3")
+A = ipaddress.IPv4Address("10.0.0.1")
+B = ipaddress.IPv4Address("10.0.0.2")
+C = ipaddress.IPv4Address("10.0.0.3")
 P1, P2, P3 = (Prefix.parse(p) for p in ("198.51.100.0/24", "203.0.113.0/24", "2001:db8::/48"))
 
 
@@ -34,7 +34,7 @@ def apply(s: Speaker, ops: list[Announce | Withdraw]) -> None:
             s.withdraw(op.prefixes, neighbors=peers)
 
 
-def desired(s: Speaker, peer: ipaddress.IPv4Address) -> dict[object, Route]:
+def desired(s: Speaker, peer: ipaddress.IPv4Address) -> dict[Key, Route]:
     return dict(s.peer(peer).desired)
 
 

@@ -88,6 +88,11 @@ def received(frr: FrrInstance, addr: str) -> int:
     return int(view.get("peers", {}).get(addr, {}).get("pfxRcd", 0))
 
 
+def ceased(frr: FrrInstance, addr: str) -> bool:
+    reason = frr_neighbor(frr, addr).get("lastNotificationReason")
+    return bool(reason == "Cease/Administrative Shutdown")
+
+
 def community(view: dict[str, Any]) -> str:
     return str(view["paths"][0].get("community", {}).get("string", ""))
 
@@ -225,10 +230,7 @@ def test_daemon_against_frr(lab: Lab) -> None:
     assert daemon.wait(timeout=15) == 0
     for frr, addr in ((f1, l1.b.ipv4), (f2, l2.b.ipv4)):
         wait_until(
-            lambda frr=frr, addr=addr: (
-                frr_neighbor(frr, addr).get("lastNotificationReason")
-                == "Cease/Administrative Shutdown"
-            ),
+            lambda frr=frr, addr=addr: ceased(frr, addr),  # type: ignore[misc]
             timeout=10,
             what=f"{frr.name}: Cease from {addr}",
         )
