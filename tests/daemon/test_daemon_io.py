@@ -341,3 +341,37 @@ async def test_a_helper_process_end_to_end(tmp_path: Path) -> None:
     assert answered == [Request("version")]
     assert runner.commands == 4 and runner.errors == 1
     assert table.best() == {}  # withdrawn by the helper, and everything goes when it exits
+
+
+async def test_a_helper_that_exits_loses_its_routes_and_is_restarted(tmp_path: Path) -> None:
+    script = tmp_path / "once.py"
+    script.write_text(
+        "import sys, time\n"
+        "print('announce route 10.5.0.0/16 next-hop self', flush=True)\n"
+        "time.sleep(0.3)\n"
+    )
+    table = RouteTable()
+    seen: list[bool] = []
+
+    def apply(ops: list[Op]) -> None:
+        seen.append(bool(table.best()))
+
+    runner = ProcessRunner(
+        ProcessConfig("once", (sys.executable, str(script)), ack=False),
+        ExaSource("process:once", table, list),
+        apply,
+        lambda r: [],
+        lambda a: NeighborInfo(str(a), "", None, 1),
+        "host",
+    )
+    runner.start()
+    try:
+        for _ in range(300):
+            if runner.starts >= 2:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        await runner.stop()
+    assert runner.starts >= 2  # started again after the first run ended (1 s backoff)
+    assert seen[:2] == [True, False]  # announced, then withdrawn when the helper exited
+    assert table.best() == {}

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from bgpspeak import EventStream, Neighbor, PeerDown, PeerUp, Route, RouteReceived, Speaker
+from bgpspeak.cli import main
 from bgpspeak.daemon.config_load import load_config
 from bgpspeak.daemon.control_protocol import RequestError
 from bgpspeak.daemon.runtime import Daemon
@@ -49,7 +50,7 @@ async def until(stream: EventStream, kind: type, timeout: float = 10.0, **match:
             return ev
 
 
-async def test_daemon_in_process(tmp_path: Path) -> None:
+async def test_daemon_in_process(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     port = free_port()
     path = tmp_path / "speaker.toml"
     path.write_text(toml(port, tmp_path / "c.sock"))
@@ -112,6 +113,38 @@ async def test_daemon_in_process(tmp_path: Path) -> None:
             ("10.8.0.0/16", "api"),
             ("198.51.100.0/24", "static"),
         ]
+
+        # the CLI's tables, over the real control socket (the CLI blocks: run it in a thread)
+        sock = str(tmp_path / "c.sock")
+        assert await asyncio.to_thread(main, ["show", "peers", "--socket", sock]) == 0
+        table = capsys.readouterr().out.splitlines()
+        assert table[0].split() == [
+            "PEER",
+            "AS",
+            "STATE",
+            "UPTIME",
+            "RECEIVED",
+            "ADVERTISED",
+            "NOTE",
+        ]
+        assert table[1].split()[:3] == ["127.0.0.2", "65002", "Established"]
+        assert await asyncio.to_thread(main, ["show", "routes", "--socket", sock]) == 0
+        table = capsys.readouterr().out.splitlines()
+        assert table[1].split() == ["10.7.0.0/16", "self", "api", "all", "med", "7"]
+        assert await asyncio.to_thread(main, ["show", "rib-in", "127.0.0.2", "--socket", sock]) == 0
+        table = capsys.readouterr().out.splitlines()
+        assert table[1].split() == [
+            "203.0.113.0/24",
+            "127.0.0.2",
+            "path",
+            "65002,",
+            "communities",
+            "65002:7",
+        ]
+        assert await asyncio.to_thread(main, ["withdraw", "10.9.0.0/16", "--socket", sock]) == 0
+        assert await asyncio.to_thread(main, ["peer", "127.0.0.9", "reset", "--socket", sock]) == 1
+        assert "no neighbor 127.0.0.9 is configured" in capsys.readouterr().err
+        assert await asyncio.to_thread(main, ["show", "peers", "--socket", sock + "x"]) == 69
 
         # route refresh: the daemon asks, the neighbor answers by sending its routes again
         assert (
