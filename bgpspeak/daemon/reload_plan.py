@@ -42,28 +42,16 @@ class ReloadPlan:
         out += [f"reset peer {new.ip} (settings changed)" for _, new in self.change_peers]
         if self.routes is not None:
             out.append(f"static routes: {len(self.routes)}")
-        started = {s.name for s in self.start_services}
-        out += [
-            f"restart service {n}" if n in started else f"stop service {n}"
-            for n in self.stop_services
-        ]
-        out += [
-            f"start service {s.name}"
-            for s in self.start_services
-            if s.name not in set(self.stop_services)
-        ]
-        started_p = {p.name for p in self.start_processes}
-        out += [
-            f"restart process {n}" if n in started_p else f"stop process {n}"
-            for n in self.stop_processes
-        ]
-        out += [
-            f"start process {p.name}"
-            for p in self.start_processes
-            if p.name not in set(self.stop_processes)
-        ]
+        out += _lifecycle("service", self.stop_services, [s.name for s in self.start_services])
+        out += _lifecycle("process", self.stop_processes, [p.name for p in self.start_processes])
         out += [f"{k} changed: restart bgpspeak to apply it" for k in self.needs_restart]
         return out
+
+
+def _lifecycle(kind: str, stopped: tuple[str, ...], started: list[str]) -> list[str]:
+    """A name both stopped and started is restarted."""
+    out = [f"{'restart' if n in started else 'stop'} {kind} {n}" for n in stopped]
+    return out + [f"start {kind} {n}" for n in started if n not in stopped]
 
 
 def plan_reload(old: DaemonConfig, new: DaemonConfig) -> ReloadPlan:
