@@ -67,9 +67,13 @@ class ControlServer:
             raise ControlSocketError(f"control socket {path}: {e.strerror or e}") from None
         finally:
             os.umask(old_umask)
-        if gid != -1:
-            os.chown(path, -1, gid)
-        os.chmod(path, self.config.mode)
+        try:
+            if gid != -1:
+                os.chown(path, -1, gid)
+            os.chmod(path, self.config.mode)
+        except OSError as e:
+            await self.close()
+            raise ControlSocketError(f"control socket {path}: {e.strerror or e}") from None
 
     async def close(self) -> None:
         if self._server is not None:
