@@ -77,7 +77,7 @@ async def test_add_path_send_and_receive(lab: Lab) -> None:
 
             # FRR's view: three paths from the sender, told apart by their path ids
             view = await polled(
-                lambda: len(_paths(v := frr.route(PREFIX))) == 3 and v,
+                lambda: frr.route(PREFIX) if len(_paths(frr.route(PREFIX))) == 3 else None,
                 what="FRR: three paths from the sender",
             )
             by_rx_id = {p["addpathRxId"]: p for p in _paths(view)}
