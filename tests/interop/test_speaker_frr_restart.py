@@ -24,10 +24,11 @@ from test_speaker_support import (
     frr_pair,
     neighbor_to_frr,
     polled,
+    running,
     until,
 )
 
-from bgpspeak import EndOfRib, Neighbor, PeerUp, Route, Speaker
+from bgpspeak import EndOfRib, Neighbor, PeerDown, PeerUp, Route, Speaker
 from bgpspeak.wire import IPV4_UNICAST
 
 pytestmark = pytest.mark.timeout(90)
@@ -201,3 +202,46 @@ def test_killed_speaker_routes_go_when_its_restart_time_passes(lab: Lab) -> None
     gone = time.monotonic() - killed_at
     print(f"stale seen after {stale_seen:.2f} s, removed after {gone:.2f} s (restart time 3 s)")
     assert gone >= 2.5, "removed before the restart time passed"
+
+
+async def test_connection_reset_without_notification_keeps_routes_in_frr(lab: Lab) -> None:
+    """The speaker process lives on but its TCP connection is reset (aborted, no
+    NOTIFICATION): FRR keeps our routes (stale) while we reconnect, and our initial transfer
+    and End-of-RIB refresh them. FRR's table is polled throughout: the routes never vanish."""
+    pair = frr_pair(lab)
+    link, frr = pair.link, pair.frr
+    speaker = Speaker(SPEAKER_AS, link.b.ipv4, listen=())
+    speaker.add_neighbor(neighbor_to_frr(pair))
+    speaker.announce([Route.make(KEPT), Route.make(V6)])
+    async with running(pair.spk, speaker) as events:
+        await until(events, PeerUp)
+        await blocking(frr.wait_route, KEPT)
+        await blocking(frr.wait_route, V6)
+        peer = speaker.peer(link.a.ipv4)
+        for conn in peer._conns:
+            if conn.transport is not None:
+                conn.transport.abort()  # RST; the speaker's task goes on and redials
+        down = await until(events, PeerDown)
+        assert down.graceful  # FRR's routes kept on our side too (FRR offered GR)
+
+        gaps: list[list[bool | None]] = []
+
+        def states() -> list[bool | None]:
+            """Stale flags of both routes; records any moment one was missing (wait_until
+            would swallow an exception raised here)."""
+            now = [_stale(frr, p) for p in (KEPT, V6)]
+            if None in now:
+                gaps.append(now)
+            return now
+
+        assert await polled(lambda: states()[0], what="FRR: our route stale")
+        start = time.monotonic()
+        await until(events, PeerUp, timeout=20)
+        await polled(
+            lambda: states() == [False, False], what="FRR: routes fresh again", interval=0.05
+        )
+        assert not gaps, f"FRR dropped a route during the reconnect: {gaps}"
+        print(f"stale window after the reset: {time.monotonic() - start:.2f} s")
+        record = pair.frr_neighbor(link.b.ipv4)
+        assert record["connectionsEstablished"] == 2
+        assert record["messageStats"]["notificationsRecv"] == 0
