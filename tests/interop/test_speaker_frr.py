@@ -240,15 +240,19 @@ async def test_frr_soft_clear_in_gets_our_routes_again(lab: Lab, command: str) -
         before = dict(session.counters.messages_out)
         stats_before = pair.frr_neighbor(peer)["messageStats"]
         await blocking(frr.vtysh, command.format(peer=peer))
-        # one refresh per family: IPv4 resends 2 routes (2 UPDATEs), IPv6 1, each framed
-        stats = await polled(
-            lambda: (
-                (s := pair.frr_neighbor(peer)["messageStats"])["updatesRecv"]
-                >= stats_before["updatesRecv"] + 3
-                and s
-            ),
-            what="FRR: our routes sent again",
-        )
+        # one refresh per family: IPv4 resends 2 routes (2 UPDATEs), IPv6 1, each framed by
+        # BoRR and EoRR
+
+        def refreshed() -> dict[str, int] | None:
+            s = pair.frr_neighbor(peer)["messageStats"]
+            done = (
+                s["updatesRecv"] >= stats_before["updatesRecv"] + 3
+                and s["routeRefreshRecv"] >= stats_before["routeRefreshRecv"] + 4
+            )
+            return dict(s) if done else None
+
+        stats = await polled(refreshed, what="FRR: our routes sent again, framed")
+        assert stats["updatesRecv"] == stats_before["updatesRecv"] + 3
         assert stats["routeRefreshSent"] == stats_before["routeRefreshSent"] + 2
         assert stats["routeRefreshRecv"] == stats_before["routeRefreshRecv"] + 4  # BoRR + EoRR
         after = session.counters.messages_out
