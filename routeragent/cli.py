@@ -8,6 +8,10 @@
     routeragent undrain [--wait S]
     routeragent check-config          validate the config (exit 2 on problems)
     routeragent render-keepalived     print the keepalived.conf the config renders to
+    routeragent announce-lxd [--dry-run]
+                                      announce LXD's OVN networks and instance routes over BGP
+                                      (its own config, default /etc/routeragent/lxd.toml;
+                                      see docs/lxd.md)
 
 Exit status: 0 ok, 1 failure (apply failed, drain not confirmed in time, agent not running),
 2 bad config or usage.
@@ -27,6 +31,7 @@ from routeragent.agent import Agent
 from routeragent.config_load import ConfigError, load_config
 from routeragent.config_model import Config
 from routeragent.keepalived_render import render_keepalived
+from routeragent.lxd import command as lxd_command
 from routeragent.metrics import Metrics
 from routeragent.state_store import StateDir
 from routeragent.status_table import render_status, stale
@@ -183,6 +188,9 @@ def parser() -> argparse.ArgumentParser:
     )
     add("check-config", "validate the config")
     add("render-keepalived", "print the rendered keepalived.conf")
+    lxd_command.add_arguments(
+        sub.add_parser("announce-lxd", help="announce LXD's OVN networks and instance routes")
+    )
     return p
 
 
@@ -199,6 +207,8 @@ COMMANDS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.command == "announce-lxd":
+        return lxd_command.announce_lxd(args)
     config = _load(args.config)
     if config is None:
         return 2
