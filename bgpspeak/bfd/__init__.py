@@ -2,36 +2,51 @@
 
 Same shape as the BGP side: :mod:`.packet` is the codec, :class:`BfdSession` the pure state
 machine driven by ``now`` in microseconds, :class:`BfdTable` the pure set of sessions with the
-demultiplexing of received datagrams. docs/bfd.md explains the rest.
+demultiplexing of received datagrams, :class:`BfdService` the thin asyncio layer (sockets,
+one timer), and :class:`BgpBfd` ties sessions to a Speaker's neighbors. docs/bfd.md has the
+guide, the measured interval floor and the FRR interop facts.
 """
 
+from .bgp import BgpBfd, BgpBfdCounters, NeighborBfdStatus, PeerControl, PeerHooks, StopStartControl
 from .codes import Diag, State
 from .config import BfdConfig, SessionKey, SessionParams
 from .counters import SessionCounters, TableCounters
 from .events import AdminDown, AdminUp, Received, Reconfigure, StateChanged, Tick, Transmit
 from .packet import ControlPacket, Malformed, PacketError, decode
+from .service import BfdService, SessionEvent
 from .session import BfdSession
+from .status import ServiceStatus, SessionStatus
 from .table import BfdTable, Datagram, SessionOutput
 
 __all__ = [
     "AdminDown",
     "AdminUp",
     "BfdConfig",
+    "BfdService",
     "BfdSession",
     "BfdTable",
+    "BgpBfd",
+    "BgpBfdCounters",
     "ControlPacket",
     "Datagram",
     "Diag",
     "Malformed",
+    "NeighborBfdStatus",
     "PacketError",
+    "PeerControl",
+    "PeerHooks",
     "Received",
     "Reconfigure",
+    "ServiceStatus",
     "SessionCounters",
+    "SessionEvent",
     "SessionKey",
     "SessionOutput",
     "SessionParams",
+    "SessionStatus",
     "State",
     "StateChanged",
+    "StopStartControl",
     "TableCounters",
     "Tick",
     "Transmit",

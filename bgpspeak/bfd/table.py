@@ -29,6 +29,7 @@ class Datagram:
 
     data: bytes
     source: IPAddress
+    source_port: int = 0
     destination: IPAddress | None = None
     interface: str | None = None
     ttl: int | None = None
@@ -51,6 +52,9 @@ class BfdTable:
         self.sessions: dict[SessionKey, BfdSession] = {}
         self._by_discr: dict[int, SessionKey] = {}
         self._by_peer: dict[tuple[IPAddress, bool], list[SessionKey]] = {}
+        # the UDP source port each peer sends from (fixed per session, RFC 5881 section 4):
+        # lets the transport give an Up session a socket of its own, out of reach of floods
+        self.peer_ports: dict[SessionKey, int] = {}
         self.counters = TableCounters()
 
     # --- configuration --------------------------------------------------------------------
@@ -78,6 +82,7 @@ class BfdTable:
             out.append(SessionOutput(key, Transmit(session.packet())))
         del self.sessions[key]
         del self._by_discr[session.local_discr]
+        self.peer_ports.pop(key, None)
         peers = self._by_peer[(key.peer, key.multihop)]
         peers.remove(key)
         if not peers:
@@ -133,6 +138,8 @@ class BfdTable:
             # RFC 5881 section 5: single hop accepts only 255; RFC 5883: at least min_ttl
             session.counters.discard("ttl")
             return []
+        if dgram.source_port:
+            self.peer_ports[key] = dgram.source_port
         return self._tag(key, session.handle(Received(packet), now))
 
     def _select(self, your_discr: int, dgram: Datagram) -> SessionKey | None:
