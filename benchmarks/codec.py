@@ -117,13 +117,15 @@ def compare(
     bad_b = [i for i in range(n) if b[i] is None]
     keep = [i for i in range(n) if a[i] is not None and b[i] is not None]
     differ = [i for i in keep if a[i] != b[i]]
-    reencoded = [i for i in keep if ours["notes"].get(str(i))]
+    reencoded = [i for i in keep if "re-encod" in ours["notes"].get(str(i), "")]
+    raw = [i for i in keep if "NLRI kept raw" in ours["notes"].get(str(i), "")]
     report: dict[str, Any] = {
         "rejected_by_bgpspeak": len(bad_a),
         "rejected_by_bgpspeak_why": _reasons(ours["notes"], bad_a),
         "rejected_by_bgpspeak_files": dict(Counter(owner[i] for i in bad_a)),
         "bgpspeak_accepted_not_reencoded_identically": len(reencoded),
         "bgpspeak_reencode_notes": _reasons(ours["notes"], reencoded),
+        "bgpspeak_raw_nlri_messages": _reasons(ours["notes"], raw),
     }
     if theirs is not None:
         report |= {
@@ -131,9 +133,16 @@ def compare(
             "rejected_by_exabgp_why": _reasons(theirs["notes"], bad_b),
             "rejected_by_exabgp_files": dict(Counter(owner[i] for i in bad_b)),
             "prefix_count_disagreements": len(differ),
+            "prefix_count_disagreements_with_raw_nlri": len(set(differ) & set(raw)),
             "prefix_count_disagreement_examples": [
-                {"file": owner[i], "update_index_in_run": i, "bgpspeak": a[i], "exabgp": b[i]}
-                for i in differ[:10]
+                {
+                    "file": owner[i],
+                    "update_index_in_run": i,
+                    "bgpspeak": a[i],
+                    "exabgp": b[i],
+                    "bgpspeak_note": ours["notes"].get(str(i), ""),
+                }
+                for i in differ[:50]
             ],
         }
     return keep, report

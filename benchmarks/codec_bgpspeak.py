@@ -26,6 +26,7 @@ from bgpspeak.wire import (
 )
 
 REENCODED_DIFFERENTLY = "re-encoded to different bytes"
+RAW_NLRI = "NLRI kept raw (not counted):"
 
 
 def to_context(spec: ContextSpec) -> Context:
@@ -69,15 +70,24 @@ def check(pack: Pack) -> list[tuple[int | None, str]]:
         if not isinstance(msg, Update):
             out.append((None, f"not an UPDATE: {type(msg).__name__}"))
             continue
+        notes = [f"{RAW_NLRI} {a.family}" for a in msg.attributes if _raw_nlri(a)]
         # the encode pass must be worth timing: note messages that do not re-encode identically
-        ctx = contexts[ci]
         try:
-            same = msg.encode(ctx) == data
+            if msg.encode(contexts[ci]) != data:
+                notes.append(REENCODED_DIFFERENTLY)
         except ValueError as e:
-            out.append((prefix_count(msg), f"encode failed: {e}"))
-            continue
-        out.append((prefix_count(msg), "" if same else REENCODED_DIFFERENTLY))
+            notes.append(f"encode failed: {e}")
+        out.append((prefix_count(msg), "; ".join(notes)))
     return out
+
+
+def _raw_nlri(a: object) -> bool:
+    """An MP attribute whose NLRI bgpspeak keeps as bytes (a family it does not interpret)."""
+    if isinstance(a, MpReachNlri):
+        return isinstance(a.nlri, bytes) and bool(a.nlri)
+    if isinstance(a, MpUnreachNlri):
+        return isinstance(a.withdrawn, bytes) and bool(a.withdrawn)
+    return False
 
 
 def _decode(pack: Pack, cached: bool) -> Prepare:

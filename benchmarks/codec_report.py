@@ -110,6 +110,18 @@ def load_text(runs: list[dict[str, Any]], pinned: int | None) -> str:
     )
 
 
+def _agreement(check: dict[str, Any]) -> str:
+    differ = check.get("prefix_count_disagreements")
+    if differ is None:
+        return ""
+    raw = check.get("prefix_count_disagreements_with_raw_nlri", 0)
+    return (
+        f" The two codecs' prefix counts differ on {differ} message(s), {raw} of which carry"
+        " NLRI of a family bgpspeak keeps as raw bytes (VPN), counted as zero prefixes here"
+        " and decoded by ExaBGP."
+    )
+
+
 def markdown(result: dict[str, Any]) -> str:
     corpus = result["corpus"]
     env = result["machine"]
@@ -129,7 +141,7 @@ def markdown(result: dict[str, Any]) -> str:
         f" {corpus['files']} BGP4MP update traces in the shared corpora, loaded into memory"
         " first, each decoded with the context its MRT subtype records (2-/4-octet AS, ADD-PATH)."
         f" Left out: {corpus['excluded']:,} messages one of the codecs rejects"
-        " (see the JSON for which and why).",
+        " (see the JSON for which and why)." + _agreement(result["check"]),
         "",
         table(runs),
         "",
