@@ -126,11 +126,11 @@ def _lxd(t: _Table) -> LxdSettings:
     if not uplinks and t.raw("uplinks") is not MISSING:
         t.problem("uplinks", "needs at least one uplink network")
     projects: tuple[str, ...] | None = None
-    if t.raw("projects") is not MISSING:
+    if t.raw("projects") == ["*"]:
+        t.used.add("projects")
+    elif t.raw("projects") is not MISSING:
         projects = _lxd_names(t, "projects", ())
-        if projects == ("*",):
-            projects = None
-        elif not projects:
+        if not projects:
             t.problem("projects", 'needs at least one project (or ["*"] for all)')
     member = t.optional("member", str)
     router_addr = t.get("announce_router_address", bool, d.announce_router_address)

@@ -84,8 +84,13 @@ def next_hop_problem(next_hop: IPAddress | None, uplink: Uplink, family: Family)
         return f"uplink {uplink.name} has no IPv{family} subnet to check the next hop against"
     if next_hop not in subnet:
         return f"next hop {next_hop} is outside uplink {uplink.name}'s subnet {subnet}"
-    if next_hop in (subnet.network_address, subnet.broadcast_address) and subnet.prefixlen < 31:
-        return f"next hop {next_hop} is not a host address of {subnet}"
+    if subnet.prefixlen < subnet.max_prefixlen - 1:
+        # IPv4's network and broadcast addresses; IPv6's subnet-router anycast address
+        reserved = {subnet.network_address}
+        if subnet.version == 4:
+            reserved.add(subnet.broadcast_address)
+        if next_hop in reserved:
+            return f"next hop {next_hop} is not a host address of {subnet}"
     return None
 
 

@@ -161,9 +161,7 @@ class LxdBed:
     def env(self) -> dict[str, str]:
         return {**os.environ, **self.env_overrides()}
 
-    def run(
-        self, argv: Sequence[str], *, timeout: float = 60.0, stdin: str | None = None
-    ) -> str:
+    def run(self, argv: Sequence[str], *, timeout: float = 60.0, stdin: str | None = None) -> str:
         try:
             done = subprocess.run(
                 list(argv),
@@ -430,7 +428,7 @@ class LxdBed:
             d = self.daemons[name]
             try:
                 d.stop(timeout=10)
-            except Exception as e:  # noqa: BLE001 - teardown collects every problem
+            except Exception as e:
                 problems.append(f"{name}: {e}")
         from .sweep import kill_run_processes, remove_cgroups
 

@@ -10,6 +10,7 @@ for instances stay, and are named after instances, which carry the run's tag.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -71,10 +72,8 @@ def kill_run_processes(run_dir: Path) -> list[int]:
     """SIGKILL the bed's processes (collected first, then killed together); returns them."""
     pids = run_processes(run_dir)
     for pid in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     end = time.monotonic() + 5.0
     while any(pid_alive(p) for p in pids) and time.monotonic() < end:
         time.sleep(0.05)
@@ -98,14 +97,10 @@ def remove_cgroups(tag: str) -> list[Path]:
 
 def _rmdir_tree(path: Path) -> None:
     for sub in sorted((p for p in path.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
-        try:
+        with contextlib.suppress(OSError):  # not empty: a process is still in it
             sub.rmdir()
-        except OSError:
-            pass
-    try:
+    with contextlib.suppress(OSError):
         path.rmdir()
-    except OSError:
-        pass
 
 
 @dataclass
