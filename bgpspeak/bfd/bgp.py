@@ -4,8 +4,10 @@ What happens, per neighbor with a :class:`BfdConfig`:
 
 * BFD goes from Up to Down for a reason that means the path may be gone (detection time
   expired, or the peer signalled Down): the BGP session ends at once, with Cease/BFD Down
-  (RFC 9384, 6/10) where a NOTIFICATION can still be sent, and its routes are handled as on
-  any session loss. BGP then reconnects as usual.
+  (RFC 9384, 6/10) where a NOTIFICATION can still be sent, and its routes are withdrawn as on
+  any session loss that is not graceful: with the RFC 8538 N bit on both sides the Cease goes
+  inside a Hard Reset so that neither side keeps the other's routes as stale (see
+  :func:`bfd_down_notification`). BGP then reconnects as usual.
 * An administrative Down, ours or the peer's, is not a failure (RFC 5882 section 3.2): BGP is
   left alone.
 * ``strict``: BGP is kept from starting while BFD is not Up (Down or Init), and is released
@@ -35,14 +37,23 @@ from .service import BfdService, SessionEvent
 from .status import SessionStatus
 
 if TYPE_CHECKING:
+    from ..session.negotiate import Negotiated
     from ..speaker import Speaker
 
 log = logging.getLogger("bgpspeak.bfd.bgp")
 
 
-def bfd_down_notification() -> Notification:
-    """Cease / BFD Down (RFC 9384)."""
-    return Notification.cease(CeaseSubcode.BFD_DOWN)
+def bfd_down_notification(negotiated: Negotiated | None, local_n_bit: bool) -> Notification:
+    """Cease/BFD Down (RFC 9384), wrapped in Hard Reset (RFC 8538) when both sides set the N
+    bit. With the N bit, a plain Cease lets both speakers keep each other's routes as stale
+    for the restart time, i.e. keep forwarding into the path BFD has just declared dead; the
+    Hard Reset makes both flush at once, which is what FRR does on BFD down (bgpd stops the
+    peer without graceful restart). Without the N bit any NOTIFICATION already flushes."""
+    note = Notification.cease(CeaseSubcode.BFD_DOWN)
+    if negotiated is None or negotiated.peer_restart is None:
+        return note
+    both = negotiated.peer_restart.notification and local_n_bit and negotiated.local_restart
+    return note.hard_reset() if both else note
 
 
 class PeerControl(Protocol):
@@ -266,14 +277,20 @@ class BgpBfd:
             binding.last_drop = f"BFD down: {event.diag.name.lower().replace('_', ' ')}"
             self.counters.drops += 1
             log.warning("BGP %s: %s", binding.neighbor, binding.last_drop)
+            note = self._notification(binding.neighbor)
             if binding.config.strict:
                 binding.held = True
                 self.counters.holds += 1
-                self.control.hold(binding.neighbor, bfd_down_notification())
+                self.control.hold(binding.neighbor, note)
             else:
-                self.control.drop(binding.neighbor, bfd_down_notification())
+                self.control.drop(binding.neighbor, note)
             return
         self._gate(binding, event.new)
+
+    def _notification(self, neighbor: IPAddress) -> Notification:
+        peer = self.speaker.peer(neighbor)
+        gr = peer.config.graceful_restart
+        return bfd_down_notification(peer.negotiated, gr.enabled and gr.notification)
 
     def _gate(self, binding: _Binding, state: State) -> None:
         """Strict mode: held exactly while BFD is Down or Init. An administrative Down (ours or
@@ -283,7 +300,7 @@ class BgpBfd:
         if want_held and not binding.held:
             binding.held = True
             self.counters.holds += 1
-            self.control.hold(binding.neighbor, bfd_down_notification())
+            self.control.hold(binding.neighbor, self._notification(binding.neighbor))
         elif not want_held and binding.held:
             binding.held = False
             self.counters.releases += 1
