@@ -25,7 +25,8 @@ INITTAB = """\
 """
 
 # eth0 up, DHCPv4 in the background (OVN answers with the NIC's ipv4.address), and the static
-# IPv6 address from /etc/ipv6 when the test pushed one: busybox has no DHCPv6 client.
+# IPv6 address from /etc/ipv6 when the test pushed one: busybox has no DHCPv6 client (the
+# default route comes from OVN's router advertisements).
 RCS = """\
 #!/bin/sh
 mount -t tmpfs tmpfs /tmp 2>/dev/null
@@ -33,8 +34,7 @@ ip link set lo up
 if [ -d /sys/class/net/eth0 ]; then
   ip link set eth0 up
   udhcpc -i eth0 -b -t 5 -T 1 -A 2 -s /usr/share/udhcpc/default.script >/dev/null 2>&1
-  [ -f /etc/ipv6 ] && ip -6 addr add "$(cat /etc/ipv6)" dev eth0 nodad
-  [ -f /etc/ipv6-gw ] && ip -6 route add default via "$(cat /etc/ipv6-gw)" dev eth0
+  [ -f /etc/ipv6 ] && ip -6 addr add "$(cat /etc/ipv6)" dev eth0
 fi
 # answers every TCP connection on port 8080 with the container's name
 nc -ll -p 8080 -e /bin/hostname >/dev/null 2>&1 &

@@ -81,16 +81,18 @@ def kill_run_processes(run_dir: Path) -> list[int]:
 
 
 def remove_cgroups(tag: str) -> list[Path]:
-    """The (empty, once their processes are gone) cgroups LXD made for this run's instances."""
+    """The (empty, once their processes are gone) cgroups LXD made for this run's instances,
+    and liblxc's shared ``lxc.pivot`` when it is empty (rmdir refuses a cgroup in use, and
+    liblxc makes it again when it needs it)."""
     removed = []
     suffix = f"-{tag}"
     for root in Path("/sys/fs/cgroup").glob("*"):
         if not root.is_dir():
             continue
-        for top in (root, *[d for d in root.glob("*") if d.is_dir()]):
-            for d in top.glob("lxc.*"):
-                if d.is_dir() and d.name.endswith(suffix):
-                    _rmdir_tree(d)
+        for d in root.glob("lxc.*"):
+            if d.is_dir() and (d.name.endswith(suffix) or d.name == "lxc.pivot"):
+                _rmdir_tree(d)
+                if not d.exists():
                     removed.append(d)
     return removed
 
