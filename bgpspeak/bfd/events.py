@@ -55,22 +55,42 @@ class Transmit:
     packet: ControlPacket
 
 
+# diagnostics a peer sends with Down that say nothing about the forwarding path
+_NOT_PATH_EVIDENCE = frozenset(
+    {Diag.NONE, Diag.NEIGHBOR_SIGNALED_SESSION_DOWN, Diag.ADMINISTRATIVELY_DOWN}
+)
+
+
 @dataclass(frozen=True, slots=True)
 class StateChanged:
-    """bfd.SessionState changed. ``diag`` is bfd.LocalDiag after the change. ``remote_admin``:
-    the session went Down because the peer said AdminDown, which RFC 5882 section 3.2 says a
+    """bfd.SessionState changed. ``diag`` is bfd.LocalDiag after the change, ``remote_diag``
+    the peer's diagnostic in the packet that caused it (0 if none). ``remote_admin``: the
+    session went Down because the peer said AdminDown, which RFC 5882 section 3.2 says a
     client must not take as a path failure."""
 
     old: State
     new: State
     diag: Diag
     remote_admin: bool = False
+    remote_diag: int = 0
 
     @property
     def path_down(self) -> bool:
-        """Up to Down for a reason that means the forwarding path may be gone: not our own
-        AdminDown, not the peer's (RFC 5882 section 3.2)."""
-        return self.old is State.UP and self.new is State.DOWN and not self.remote_admin
+        """Up to Down with evidence that the forwarding path failed: our detection time
+        expired, or the peer says Down because its own detection (or forwarding) failed.
+
+        Not: an AdminDown on either side (RFC 5882 section 3.2), and not a peer that says Down
+        with "no diagnostic" or "neighbor signaled session down" while we were Up: it claims
+        we said Down, which we did not, so its session was deleted or restarted, not the
+        path. FRR 8.4 does exactly that right after BGP establishes (bgpd re-registers the
+        session once it knows the interface, and the deleted one sends Down, diag 3); taking
+        it for a failure would flap every strict-mode session once at start (docs/bfd.md).
+        The path is still watched: if it fails, our own detection time expires."""
+        if self.old is not State.UP or self.new is not State.DOWN or self.remote_admin:
+            return False
+        if self.diag is Diag.NEIGHBOR_SIGNALED_SESSION_DOWN:
+            return self.remote_diag not in _NOT_PATH_EVIDENCE
+        return True
 
 
 Output = Transmit | StateChanged

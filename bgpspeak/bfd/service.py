@@ -56,11 +56,13 @@ class SessionEvent:
     new: State
     diag: Diag
     remote_admin: bool
+    remote_diag: int
     at: float  # time.monotonic() of the change
 
     @property
     def path_down(self) -> bool:
-        return StateChanged(self.old, self.new, self.diag, self.remote_admin).path_down
+        change = StateChanged(self.old, self.new, self.diag, self.remote_admin, self.remote_diag)
+        return change.path_down
 
 
 Subscriber = Callable[[SessionEvent], None]
@@ -421,7 +423,13 @@ class BfdService:
 
     def _announce(self, key: SessionKey, change: StateChanged) -> None:
         event = SessionEvent(
-            key, change.old, change.new, change.diag, change.remote_admin, time.monotonic()
+            key,
+            change.old,
+            change.new,
+            change.diag,
+            change.remote_admin,
+            change.remote_diag,
+            time.monotonic(),
         )
         log.info(
             "BFD %s: %s -> %s (%s)",

@@ -86,12 +86,14 @@ class BfdSession:
         self._rng = rng if rng is not None else random.Random()
         self._out: list[Output] = []
         self._now = 0
+        self._cause_remote_diag = 0  # the peer's diag in the packet being handled
 
     # --- public -----------------------------------------------------------------------------
 
     def handle(self, event: Input, now: int) -> list[Output]:
         self._out = []
         self._now = now
+        self._cause_remote_diag = 0
         if self.state_since is None:
             self.state_since = now
         if isinstance(event, Tick):
@@ -162,7 +164,9 @@ class BfdSession:
             self._poll_again = False
             self.tx_in_effect = self.advertised_tx
             self.rx_in_effect = self.params.required_min_rx
-        self._out.append(StateChanged(old, new, self.local_diag, remote_admin))
+        self._out.append(
+            StateChanged(old, new, self.local_diag, remote_admin, self._cause_remote_diag)
+        )
         if new is State.UP and self.advertised_tx != old_tx:
             # from the slow rate to the configured one: announced by a poll (section 6.8.3),
             # whose first packet is the one sent for the state change
@@ -238,6 +242,7 @@ class BfdSession:
         self.remote_detect_mult = p.detect_mult
         self.remote_diag = p.diag
         self.remote_cbit = p.control_plane_independent
+        self._cause_remote_diag = p.diag
         if p.final and self.polling:
             self._poll_finished()
         if self.state is State.ADMIN_DOWN:
@@ -271,6 +276,7 @@ class BfdSession:
     # --- timers ----------------------------------------------------------------------------
 
     def _expire(self, now: int) -> None:
+        self._cause_remote_diag = 0
         if self._detect_at is not None and self._detect_at <= now:
             self._detect_at = None
             self._detection_time_expired()

@@ -428,3 +428,39 @@ def test_late_ticks_and_silences_are_measured() -> None:
 def test_invalid_discriminator_is_refused() -> None:
     with pytest.raises(ValueError):
         BfdSession(0, FAST)
+
+
+# --- what counts as a path failure for the client (BGP) --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("remote_diag", "path_down"),
+    [
+        (Diag.CONTROL_DETECTION_TIME_EXPIRED, True),  # the peer stopped hearing us
+        (Diag.PATH_DOWN, True),
+        (Diag.FORWARDING_PLANE_RESET, True),
+        (Diag.NONE, False),  # a fresh session of the peer: says nothing about the path
+        (Diag.NEIGHBOR_SIGNALED_SESSION_DOWN, False),  # claims we said Down: we did not
+        (Diag.ADMINISTRATIVELY_DOWN, False),
+    ],
+)
+def test_down_from_the_peer_is_a_path_failure_only_with_path_evidence(
+    remote_diag: Diag, path_down: bool
+) -> None:
+    s = session_in(State.UP)
+    (change,) = changes(s.handle(Received(remote(State.DOWN, diag=remote_diag)), 5 * MS))
+    assert change.remote_diag == remote_diag
+    assert change.path_down is path_down
+    assert s.state is State.DOWN  # the session itself follows the RFC either way
+
+
+def test_our_detection_expiry_is_a_path_failure_and_admin_down_is_not() -> None:
+    s = session_in(State.UP)
+    (expired,) = changes(s.handle(Tick(), 300 * MS))
+    assert expired.path_down and expired.remote_diag == 0
+    s = session_in(State.UP)
+    (admin,) = changes(s.handle(Received(remote(State.ADMIN_DOWN)), 5 * MS))
+    assert admin.remote_admin and not admin.path_down
+    s = session_in(State.UP)
+    (ours,) = changes(s.handle(AdminDown(), 5 * MS))
+    assert not ours.path_down
