@@ -11,10 +11,12 @@ from typing import Any
 
 import pytest
 from lab import FrrNeighbor, Lab, bgpd_config
-from test_speaker_support import FRR_AS, attributes, blocking, polled, until
+from test_speaker_support import FRR_AS, polled, until
 
-from bgpspeak import Neighbor, PeerUp, Prefix, Route, RouteReceived, RouteWithdrawn, Speaker
+from bgpspeak import Neighbor, PeerUp, Prefix, Route, Speaker
 from bgpspeak.wire import IPV4_UNICAST
+from bgpspeak.wire.attribute import PathAttribute
+from bgpspeak.wire.communities import Communities
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -24,6 +26,18 @@ SENDER_AS, RECEIVER_AS = 65003, 65002
 
 def _paths(view: dict[str, Any]) -> list[dict[str, Any]]:
     return list(view.get("paths", []))
+
+
+def _by_community(
+    table: dict[Prefix, tuple[PathAttribute, ...]], count: int
+) -> dict[str, tuple[Prefix, tuple[PathAttribute, ...]]] | None:
+    """Received paths keyed by their (single) community, once there are ``count`` of them."""
+    out = {}
+    for prefix, attrs in table.items():
+        for a in attrs:
+            if isinstance(a, Communities):
+                out[str(a.json_value()[0])] = (prefix, attrs)
+    return out if len(table) == count and len(out) == count else None
 
 
 async def test_add_path_send_and_receive(lab: Lab) -> None:
@@ -88,33 +102,31 @@ async def test_add_path_send_and_receive(lab: Lab) -> None:
             caps = frr.neighbors()[to_receiver.b.ipv4]["neighborCapabilities"]["addPath"]
             assert caps["ipv4Unicast"]["txAdvertisedAndReceived"]
 
-            # the receiver gets all three, each with FRR's own path id
-            got: dict[int, RouteReceived] = {}
-            while len(got) < 3:
-                ev = await until(received, RouteReceived)
-                assert ev.prefix.path_id is not None
-                got[ev.prefix.path_id] = ev
-            communities = sorted(attributes(ev)["COMMUNITIES"][0] for ev in got.values())
-            assert communities == [f"{SENDER_AS}:{i}" for i in (1, 2, 3)]
-            for ev in got.values():
-                assert attributes(ev)["AS_PATH"] == [
-                    {"type": "as-sequence", "asns": [FRR_AS, SENDER_AS]}
-                ]
-                assert [str(n) for n in ev.next_hops] == [to_receiver.a.ipv4]
-            rib = receiver.peer(to_receiver.a.ipv4).rib_in.routes[IPV4_UNICAST]
-            assert {(str(p.with_path_id(None)), p.path_id) for p in rib} == {
-                (PREFIX, i) for i in got
-            }
+            # the receiver ends up with all three, each under a path id of FRR's (FRR may
+            # renumber while the paths arrive one by one, so the settled Adj-RIB-In counts)
+            rib_in = receiver.peer(to_receiver.a.ipv4).rib_in
+            held = await polled(
+                lambda: _by_community(rib_in.routes.get(IPV4_UNICAST, {}), 3),
+                what="receiver: three paths, one per sender community",
+            )
+            assert set(held) == {f"{SENDER_AS}:{i}" for i in (1, 2, 3)}
+            assert len({p.path_id for p, _ in held.values()}) == 3
+            for prefix, attrs in held.values():
+                assert str(prefix.with_path_id(None)) == PREFIX
+                named = {a.name: a.json_value() for a in attrs}
+                assert named["AS_PATH"] == [{"type": "as-sequence", "asns": [FRR_AS, SENDER_AS]}]
+                assert named["NEXT_HOP"] == to_receiver.a.ipv4
 
             # withdrawing one path id leaves the other two, on both sides
             sender.withdraw(Prefix.parse(PREFIX).with_path_id(2))
             await polled(lambda: len(_paths(frr.route(PREFIX))) == 2, what="FRR: path 2 withdrawn")
             assert {p["addpathRxId"] for p in _paths(frr.route(PREFIX))} == {1, 3}
-            gone = await until(received, RouteWithdrawn)
-            assert gone.prefix.path_id in got
-            assert attributes(got[gone.prefix.path_id])["COMMUNITIES"] == [f"{SENDER_AS}:2"]
-            assert len(receiver.peer(to_receiver.a.ipv4).rib_in.routes[IPV4_UNICAST]) == 2
-            await blocking(frr.wait_route, PREFIX)
+            left = await polled(
+                lambda: _by_community(rib_in.routes.get(IPV4_UNICAST, {}), 2),
+                what="receiver: path 2 withdrawn",
+            )
+            assert set(left) == {f"{SENDER_AS}:1", f"{SENDER_AS}:3"}
+            assert held[f"{SENDER_AS}:2"][0] not in rib_in.routes[IPV4_UNICAST]
         finally:
             await sender.stop()
             await receiver.stop()
