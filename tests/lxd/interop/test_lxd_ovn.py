@@ -16,7 +16,9 @@ host's namespace, peering with FRR; LXD's own BGP (core.bgp_*) peers with the sa
 
 from __future__ import annotations
 
+import signal
 import time
+import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -157,3 +159,198 @@ def test_traffic_follows_the_announced_routes_into_ovn(world: World, c1: str) ->
                 pytest.fail(f"{' '.join(argv)}: no answer through OVN\nin c1:\n{inside}")
     out = up.exec(["busybox", "nc", "-w", "3", "10.211.1.10", "8080"], timeout=10).stdout
     assert out.strip() == c1  # the container answers with its name
+
+
+def test_superset_of_lxds_own_bgp(world: World) -> None:
+    """Everything LXD 5.0's own speaker announces for this setup, we announce too (same next
+    hops); beyond it we have the second anycast path (LXD sends one path per prefix)."""
+    native: set[tuple[str, str]] = set()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        native = world.table("ipv4", world.native_addr) | world.table("ipv6", world.native_addr)
+        if ("10.211.1.0/24", R1_V4) in native and (C1_V4, R1_V4) in native:
+            break
+        time.sleep(0.2)
+    assert ("10.211.1.0/24", R1_V4) in native and ("203.0.113.10/32", R3_V4) in native
+    mine = ours(world)
+    assert native <= mine, f"LXD announces what we do not: {native - mine}"
+    assert (ANYCAST, R1_V4) in mine and (ANYCAST, R2_V4) in mine
+    assert len([p for p, _ in native if p == ANYCAST]) == 1
+    world.timed(f"LXD's own BGP: {len(native)} paths, ours: {len(mine)} (superset)", 0.0)
+
+
+def stop_start_cycle(world: World, name: str, prefix: str, up: list[str], down: list[str]) -> None:
+    bed = world.bed
+    t0 = time.monotonic()
+    bed.lxc("stop", "--force", name)
+    returned = time.monotonic()
+    gone = world.wait_paths(prefix, lambda nh: nh == down, f"{name} stopped", since=returned)
+    world.timed(f"{name} stop: lxc stop took", returned - t0)
+    world.timed(f"{name} stop: lxc stop returned -> {prefix} withdrawn in FRR", gone)
+    assert gone + (returned - t0) < 2.0
+    t0 = time.monotonic()
+    bed.lxc("start", name)
+    returned = time.monotonic()
+    back = world.wait_paths(prefix, lambda nh: nh == up, f"{name} started", since=returned)
+    world.timed(f"{name} start: lxc start took", returned - t0)
+    world.timed(f"{name} start: lxc start returned -> {prefix} back in FRR", back)
+    assert back + (returned - t0) < 2.0
+
+
+def test_instance_routes_follow_the_instance(world: World, c1: str) -> None:
+    for _ in range(2):
+        stop_start_cycle(world, c1, C1_V4, up=[R1_V4], down=[])
+    assert world.next_hops(C1_V6) == [R1_V6]
+    # both families went and came back together
+    world.bed.lxc("stop", "--force", c1)
+    world.wait_paths(C1_V6, lambda nh: nh == [], "c1 IPv6 withdrawn")
+    assert world.next_hops(ANYCAST) == [R2_V4]  # anycast: c2's path stays
+    world.bed.lxc("start", c1)
+    world.wait_paths(C1_V6, lambda nh: nh == [R1_V6], "c1 IPv6 back")
+    wait_ours(world, EXPECTED)
+
+
+def test_anycast_one_path_per_running_instance(world: World, c2: str) -> None:
+    assert world.next_hops(ANYCAST) == [R1_V4, R2_V4]  # two paths from one peer: ADD-PATH
+    stop_start_cycle(world, c2, ANYCAST, up=[R1_V4, R2_V4], down=[R1_V4])
+    wait_ours(world, EXPECTED)
+
+
+def test_forward_and_nat_changes_at_runtime(world: World) -> None:
+    bed = world.bed
+    t0 = time.monotonic()
+    bed.lxc("network", "forward", "create", "ovn2", "198.51.100.70", "target_address=10.211.2.10")
+    world.timed(
+        "forward created -> in FRR",
+        world.wait_paths("198.51.100.70/32", lambda nh: nh == [R2_V4], "forward", since=t0),
+    )
+    t0 = time.monotonic()
+    bed.lxc("network", "forward", "delete", "ovn2", "198.51.100.70")
+    world.timed(
+        "forward deleted -> gone from FRR",
+        world.wait_paths("198.51.100.70/32", lambda nh: nh == [], "forward gone", since=t0),
+    )
+    t0 = time.monotonic()
+    bed.lxc("network", "set", "ovn3", "ipv4.nat.address=203.0.113.11")
+    world.timed(
+        "NAT address changed -> new one in FRR",
+        world.wait_paths("203.0.113.11/32", lambda nh: nh == [R3_V4], "new NAT address", since=t0),
+    )
+    world.wait_paths("203.0.113.10/32", lambda nh: nh == [], "old NAT address gone")
+    bed.lxc("network", "set", "ovn3", "ipv4.nat.address=203.0.113.10")
+    wait_ours(world, EXPECTED)
+
+
+class Watcher:
+    """Polls FRR's view of our routes in a thread; remembers every moment something was
+    missing (a flap) and every stale mark."""
+
+    def __init__(self, world: World, want: set[tuple[str, str]]) -> None:
+        import threading
+
+        self.world = world
+        self.want = want
+        self.missing: list[tuple[float, set[tuple[str, str]]]] = []
+        self.polls = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            got = ours(self.world)
+            self.polls += 1
+            if not self.want <= got:
+                self.missing.append((time.monotonic(), self.want - got))
+            time.sleep(0.02)
+
+    def __enter__(self) -> Watcher:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+
+def test_lxd_daemon_restart_never_loses_a_route(world: World) -> None:
+    bed = world.bed
+    updates = world.neighbor(world.our_addr)["messageStats"]["updatesRecv"]
+    connects = sum(e["event"] == "lxd-events-connected" for e in world.announcer_log())
+    with Watcher(world, EXPECTED) as watch:
+        t0 = time.monotonic()
+        bed.stop_lxd()
+        stopped = time.monotonic()
+        time.sleep(1.0)  # LXD away for a while: reads and reconnects fail meanwhile
+        bed.start_lxd()
+        ready = time.monotonic()
+        deadline = ready + 15
+        while sum(e["event"] == "lxd-events-connected" for e in world.announcer_log()) == connects:
+            assert time.monotonic() < deadline, "the announcer did not reconnect to LXD"
+            time.sleep(0.02)
+        reconnected = time.monotonic()
+        time.sleep(1.0)  # the resync after reconnecting has run
+    world.timed("LXD daemon stop (SIGTERM)", stopped - t0)
+    world.timed("LXD daemon start -> waitready", ready - stopped - 1.0)
+    world.timed("LXD ready -> announcer's event stream reconnected", reconnected - ready)
+    assert watch.polls >= 10  # about every 0.1 s (two vtysh calls each)
+    assert watch.missing == [], f"routes missing in FRR during the LXD restart: {watch.missing[:3]}"
+    assert world.neighbor(world.our_addr)["messageStats"]["updatesRecv"] == updates
+    assert ours(world) == EXPECTED
+    failed = [
+        e
+        for e in world.announcer_log()
+        if e["event"] in ("lxd-read-failed", "lxd-events-unavailable")
+    ]
+    assert failed, "LXD was down: the announcer should have seen it"
+
+
+def test_announcer_restart_keeps_routes_by_graceful_restart(world: World, c2: str) -> None:
+    still = EXPECTED - {(ANYCAST, R2_V4)}
+    with Watcher(world, still) as watch:
+        t0 = time.monotonic()
+        assert world.stop_announcer(signal.SIGTERM) == 0
+        stopped = time.monotonic()
+        deadline = time.monotonic() + 10
+        while not all(p.get("stale") for p in world.paths("10.211.1.0/24")):
+            assert time.monotonic() < deadline, world.paths("10.211.1.0/24")
+            time.sleep(0.05)
+        # while the announcer is away, c2 stops: the restarted one must not bring its path back
+        world.bed.lxc("stop", "--force", c2)
+        t1 = time.monotonic()
+        world.start_announcer()
+        swept = world.wait_paths(
+            ANYCAST, lambda nh: nh == [R1_V4], "stale anycast path swept", since=t1
+        )
+        deadline = time.monotonic() + 10
+        while any(p.get("stale") for p in world.paths("10.211.1.0/24")):
+            assert time.monotonic() < deadline, "still stale after the restart"
+            time.sleep(0.05)
+        fresh = time.monotonic()
+    world.timed("announcer SIGTERM -> exited", stopped - t0)
+    world.timed("announcer restarted -> stale path of a stopped instance swept", swept)
+    world.timed("announcer restarted -> all routes fresh again", fresh - t1)
+    assert watch.missing == [], f"routes missing in FRR during the restart: {watch.missing[:3]}"
+    starts = [e for e in world.announcer_log() if e["event"] == "started"]
+    assert starts[-1]["restarting"] is True
+    world.bed.lxc("start", c2)
+    wait_ours(world, EXPECTED)
+
+
+def test_metrics(world: World) -> None:
+    ns = world.bed.lxd_ns
+    assert ns is not None
+    with ns.entered():
+        text = urllib.request.urlopen("http://127.0.0.1:9109/metrics", timeout=5).read().decode()
+    values = {
+        line.split(" ")[0]: float(line.split(" ")[1])
+        for line in text.splitlines()
+        if line and not line.startswith("#")
+    }
+    assert values['routeragent_lxd_announcements{kind="subnet"}'] == 4
+    assert values['routeragent_lxd_announcements{kind="instance"}'] == 4
+    assert values['routeragent_lxd_announcements{kind="forward"}'] == 2
+    assert values['routeragent_lxd_announcements{kind="nat"}'] == 2
+    assert values["routeragent_lxd_connected"] == 1
+    assert values[f'routeragent_lxd_bgp_established{{neighbor="{world.frr_addr}"}}'] == 1
+    assert values['routeragent_lxd_reads_total{result="ok"}'] >= 2
+    assert values['routeragent_lxd_events_total{action="instance-started"}'] >= 1
