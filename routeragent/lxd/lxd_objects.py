@@ -264,6 +264,12 @@ def parse_snapshot(raw: RawSnapshot) -> Snapshot:
         for net in nets:
             if not net.get("managed"):
                 continue
+            if not net.get("config") and net.get("type") in ("ovn", "physical", "bridge"):
+                problems.append(
+                    f"network {project}/{net.get('name')}: LXD sent no config (LXD shows a "
+                    "network's config only to unrestricted clients: is the certificate restricted?)"
+                )
+                continue
             if net.get("type") == "ovn":
                 networks.append(_ovn(project, net, problems))
             elif project == "default" and net.get("type") in ("physical", "bridge"):

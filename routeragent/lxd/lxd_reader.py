@@ -25,7 +25,7 @@ from urllib.parse import quote
 
 import pylxd  # type: ignore[import-untyped]
 import requests
-from pylxd.client import EventType  # type: ignore[import-untyped]
+from pylxd.client import EventType, get_session_for_url  # type: ignore[import-untyped]
 from ws4py.client import WebSocketBaseClient  # type: ignore[import-untyped]
 
 from routeragent.lxd.config_model import LxdSettings
@@ -63,11 +63,19 @@ class LxdReader:
         try:
             if s.endpoint is not None:
                 verify: bool | str = str(s.server_cert) if s.server_cert else s.verify
+                cert = (str(s.client_cert), str(s.client_key))
+                session = get_session_for_url(s.endpoint, verify=verify, cert=cert)
+                if isinstance(verify, str):
+                    # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override the session's
+                    # verify, and pylxd then pins the bundle's first certificate instead of
+                    # the server's: with a pinned certificate the environment must not count
+                    session.trust_env = False
                 self._client = pylxd.Client(
                     endpoint=s.endpoint,
-                    cert=(str(s.client_cert), str(s.client_key)),
+                    cert=cert,
                     verify=verify,
                     timeout=s.timeout,
+                    session=session,
                 )
             else:
                 assert s.socket is not None

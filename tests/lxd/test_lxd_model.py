@@ -223,3 +223,15 @@ def test_order_is_ipv4_then_ipv6_by_address() -> None:
     v4 = [a for a in got.announcements if a.prefix.version == 4]
     assert v4[0].prefix == ip_network("10.211.1.0/24")
     assert v4[0].next_hop == ip_address("10.210.0.100")
+
+
+def test_networks_without_config_are_a_problem() -> None:
+    """What a certificate restricted to projects gets from LXD 5.0 (seen in the interop test)."""
+    raw = edited(recorded())
+    for net in raw["networks"]["default"]:
+        if net["managed"]:
+            net["config"] = {}
+    got = desired(parse_snapshot(raw), SETTINGS)
+    assert "network default/ovn1: LXD sent no config" in " ".join(got.problems)
+    assert "uplink network UPLINK not found (physical or bridge)" in got.problems
+    assert not any(a.source.startswith("default/") for a in got.announcements)
