@@ -88,13 +88,16 @@ async def test_bird_sessions_routes_communities_withdraw_and_shutdown(lab: Lab) 
             link_local=link.b.link_local(),
         )
     )
-    community_kinds = {
-        "communities": ["65002:100", "no-export"],
-        "large_communities": ["65002:1:2"],
-        "extended_communities": ["target:65002:7"],
-    }
-    speaker.announce(Route.make("198.51.100.0/24", med=5, **community_kinds))  # type: ignore[arg-type]
-    speaker.announce(Route.make("2001:db8:100::/48", **community_kinds))  # type: ignore[arg-type]
+    for prefix, med in (("198.51.100.0/24", 5), ("2001:db8:100::/48", None)):
+        speaker.announce(
+            Route.make(
+                prefix,
+                med=med,
+                communities=["65002:100", "no-export"],
+                large_communities=["65002:1:2"],
+                extended_communities=["target:65002:7"],
+            )
+        )
     async with running(spk, speaker, "maintenance window") as events:
         ups = {(await until(events, PeerUp)).peer for _ in range(2)}
         assert {str(a) for a in ups} == {link.a.ipv4, link.a.ipv6}

@@ -14,6 +14,7 @@ from lab import Lab, best_path, next_hops
 from test_speaker_support import (
     FRR_AS,
     SPEAKER_AS,
+    FrrPair,
     attributes,
     blocking,
     frr_log,
@@ -152,8 +153,14 @@ async def test_every_community_kind_and_attribute_arrives_intact(lab: Lab) -> No
         assert path6["extendedCommunity"]["string"] == "RT:65002:6"
 
 
-def _updates_received(pair: Any, address: str) -> int:
+def _updates_received(pair: FrrPair, address: str) -> int:
     return int(pair.frr_neighbor(address)["messageStats"]["updatesRecv"])
+
+
+def _updates_sent(speaker: Speaker, neighbor: str) -> int:
+    session = speaker.peer(neighbor).session
+    assert session is not None
+    return session.counters.messages_out.get("update", 0)
 
 
 async def test_withdraw_and_replace_send_only_the_difference(lab: Lab) -> None:
@@ -178,7 +185,7 @@ async def test_withdraw_and_replace_send_only_the_difference(lab: Lab) -> None:
         await blocking(frr.wait_route, "2001:db8:100::/48")
 
         # withdraw: one IPv4 and one IPv6 prefix, gone from FRR
-        sent_before = speaker.peer(link.a.ipv4).session.counters.messages_out["update"]  # type: ignore[union-attr]
+        sent_before = _updates_sent(speaker, link.a.ipv4)
         recv_before = _updates_received(pair, peer)
         speaker.withdraw(["198.51.100.0/24", "2001:db8:100::/48"])
         await blocking(frr.wait_route, "198.51.100.0/24", present=False)
@@ -195,8 +202,7 @@ async def test_withdraw_and_replace_send_only_the_difference(lab: Lab) -> None:
         )
         assert _best(changed)["metric"] == 7
         await blocking(frr.wait_route, "192.0.2.0/24")
-        counters = speaker.peer(link.a.ipv4).session.counters  # type: ignore[union-attr]
-        sent = counters.messages_out["update"] - sent_before
+        sent = _updates_sent(speaker, link.a.ipv4) - sent_before
         # 2 withdrawals + 2 announcements (different attributes): re-sending the 20 would add 20
         assert sent == 4
         assert await polled(

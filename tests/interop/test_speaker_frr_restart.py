@@ -48,6 +48,16 @@ def _stale(frr: FrrInstance, prefix: str) -> bool | None:
     return bool(paths[0].get("stale"))
 
 
+def _best_stale(view: dict[str, Any]) -> bool:
+    path = best_path(view)
+    return bool(path and path.get("stale"))
+
+
+def _best_fresh(view: dict[str, Any]) -> bool:
+    path = best_path(view)
+    return bool(path and not path.get("stale"))
+
+
 def _gr_info(pair: FrrPair) -> dict[str, Any]:
     return dict(pair.frr_neighbor(pair.link.b.ipv4).get("gracefulRestartInfo", {}))
 
@@ -92,9 +102,9 @@ async def test_clean_restart_keeps_routes_stale_until_end_of_rib(lab: Lab) -> No
             kept = await blocking(
                 frr.wait_route,
                 KEPT,
-                check=lambda v: not best_path(v).get("stale"),  # type: ignore[union-attr]
+                check=_best_fresh,
             )
-            assert best_path(kept)["metric"] == 5  # type: ignore[index]
+            assert kept["paths"][0]["metric"] == 5
             assert _stale(frr, V6) is False
             assert _gr_info(pair)["endOfRibRecv"] == {"ipv4Unicast": True, "ipv6Unicast": True}
             print(f"stale window (stop to End-of-RIB sweep): {window:.2f} s")
@@ -167,7 +177,7 @@ def test_killed_speaker_routes_stay_until_the_restarted_one_sends_end_of_rib(lab
     first.kill()  # SIGKILL: the kernel closes the socket, no NOTIFICATION
     killed_at = time.monotonic()
     for prefix in (KEPT, DROPPED, V6):
-        frr.wait_route(prefix, check=lambda v: bool(best_path(v).get("stale")))  # type: ignore[union-attr]
+        frr.wait_route(prefix, check=_best_stale)
     record = pair.frr_neighbor(link.b.ipv4)
     assert record["bgpState"] != "Established"
     assert record["messageStats"]["notificationsRecv"] == 0
@@ -178,7 +188,7 @@ def test_killed_speaker_routes_stay_until_the_restarted_one_sends_end_of_rib(lab
     lab.spawn(pair.spk, _speaker_process, link.b.ipv4, neighbor, [Route.make(KEPT)], True)
     frr.wait_route(DROPPED, present=False, timeout=15)
     frr.wait_route(V6, present=False, timeout=5)
-    frr.wait_route(KEPT, check=lambda v: not best_path(v).get("stale"))  # type: ignore[union-attr]
+    frr.wait_route(KEPT, check=_best_fresh)
     window = time.monotonic() - killed_at
     assert window < 30  # swept by End-of-RIB, not by the restart timer
     gr = _gr_info(pair)
@@ -196,7 +206,7 @@ def test_killed_speaker_routes_go_when_its_restart_time_passes(lab: Lab) -> None
     assert _gr_info(pair)["timers"]["receivedRestartTimer"] == 3
     child.kill()
     killed_at = time.monotonic()
-    frr.wait_route(KEPT, check=lambda v: bool(best_path(v).get("stale")), timeout=5)  # type: ignore[union-attr]
+    frr.wait_route(KEPT, check=_best_stale, timeout=5)
     stale_seen = time.monotonic() - killed_at
     frr.wait_route(KEPT, present=False, timeout=15)
     gone = time.monotonic() - killed_at

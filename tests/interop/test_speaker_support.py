@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -51,20 +50,6 @@ async def until(
         seen.append(type(event).__name__ + (f"({reason})" if reason else ""))
         if isinstance(event, kind) and (where is None or where(event)):
             return event
-
-
-async def collect(stream: EventStream, seconds: float) -> list[Event]:
-    """Every event that arrives within ``seconds`` (for "nothing else happened" checks that
-    follow a positive synchronisation point)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    out: list[Event] = []
-    while (left := deadline - loop.time()) > 0:
-        try:
-            out.append(await stream.get(left))
-        except TimeoutError:
-            break
-    return out
 
 
 async def polled(
@@ -105,32 +90,26 @@ def frr_pair(
     lines: tuple[str, ...] = ("passive",),
     af_lines: tuple[str, ...] = (),
     networks: tuple[str, ...] = (),
-    router_lines: tuple[str, ...] = (),
     before: str = "",
-    after: str = "",
-    extra_neighbors: Callable[[Link], list[FrrNeighbor]] | None = None,
 ) -> FrrPair:
     """FRR with the speaker's address as neighbor, activated for IPv4 and IPv6 unicast.
 
     FRR is passive by default so every session is dialled by the speaker (no collisions, and no
     wait for FRR's connect timer); ``lines``/``af_lines`` are ``neighbor X ...`` lines.
-    ``debug bgp neighbor-events`` is on so FRR's log shows NOTIFICATIONs, refreshes and GR."""
+    ``before`` goes ahead of ``router bgp`` (route-maps). ``debug bgp neighbor-events`` is on
+    so FRR's log shows NOTIFICATIONs, refreshes and collisions."""
     r1, spk = lab.namespace("r1"), lab.namespace("spk")
     link = lab.link(r1, spk)
     peer = link.b.ipv4 if transport == 4 else link.b.ipv6
     neighbors = [
         FrrNeighbor(peer, speaker_as, families=("ipv4", "ipv6"), lines=lines, af_lines=af_lines)
     ]
-    if extra_neighbors is not None:
-        neighbors += extra_neighbors(link)
     config = bgpd_config(
         FRR_AS,
         link.a.ipv4,
         neighbors,
         networks=networks,
-        router_lines=router_lines,
         before="debug bgp neighbor-events\n" + before,
-        after=after,
     )
     return FrrPair(lab, r1, spk, link, lab.frr(r1, config))
 
@@ -175,10 +154,6 @@ def frr_log(frr: FrrInstance) -> str:
     return (frr.dir / "bgpd.log").read_text(errors="replace")
 
 
-def frr_paths(frr: FrrInstance, prefix: str) -> list[dict[str, Any]]:
-    return list(frr.route(prefix).get("paths", []))
-
-
 @contextlib.contextmanager
 def paused(pid: int) -> Iterator[None]:
     """SIGSTOP a daemon for the body: it neither reads nor sends, its TCP stays open."""
@@ -199,13 +174,3 @@ def netstat_counters(ns: Namespace) -> dict[str, int]:
         for key, value in zip(keys.split(), values.partition(":")[2].split(), strict=False):
             out[f"{prefix}{key}"] = int(value)
     return out
-
-
-class Stopwatch:
-    """Measured durations of the interesting windows, printed with ``-s`` / in reports."""
-
-    def __init__(self) -> None:
-        self.start = time.monotonic()
-
-    def lap(self) -> float:
-        return time.monotonic() - self.start
