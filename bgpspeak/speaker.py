@@ -149,6 +149,9 @@ class Speaker:
         return peer
 
     async def remove_neighbor(self, address: str | IPAddress, message: str = "") -> None:
+        """Cease/Peer De-configured (a Hard Reset to a graceful-restart peer) and forget the
+        neighbor. ``message`` does not reach the neighbor: RFC 9003 carries a text only with
+        administrative shutdown and reset (FRR 8.4 shows none for this subcode)."""
         addr = normalize(ipaddress.ip_address(address))
         peer = self._peers.pop(addr, None)
         if peer is None:
