@@ -205,11 +205,11 @@ def stop_start_cycle(world: World, name: str, prefix: str, up: list[str], down: 
 def test_instance_routes_follow_the_instance(world: World, c1: str) -> None:
     for _ in range(2):
         stop_start_cycle(world, c1, C1_V4, up=[R1_V4], down=[])
-    assert world.next_hops(C1_V6) == [R1_V6]
+    world.wait_paths(C1_V6, lambda nh: nh == [R1_V6], "c1 IPv6 back too")
     # both families went and came back together
     world.bed.lxc("stop", "--force", c1)
     world.wait_paths(C1_V6, lambda nh: nh == [], "c1 IPv6 withdrawn")
-    assert world.next_hops(ANYCAST) == [R2_V4]  # anycast: c2's path stays
+    world.wait_paths(ANYCAST, lambda nh: nh == [R2_V4], "anycast: c2's path stays, c1's goes")
     world.bed.lxc("start", c1)
     world.wait_paths(C1_V6, lambda nh: nh == [R1_V6], "c1 IPv6 back")
     wait_ours(world, EXPECTED)
