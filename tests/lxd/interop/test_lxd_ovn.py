@@ -359,6 +359,11 @@ def test_metrics(world: World) -> None:
     assert values[f'routeragent_lxd_bgp_established{{neighbor="{world.frr_addr}"}}'] == 1
     assert values['routeragent_lxd_reads_total{result="ok"}'] >= 2
     assert values['routeragent_lxd_events_total{action="instance-started"}'] >= 1
+    reads = values["routeragent_lxd_read_seconds_count"]
+    world.timed(
+        f"one full read of LXD (mean of {reads:.0f})",
+        values["routeragent_lxd_read_seconds_sum"] / reads,
+    )
 
 
 def client_certificate(directory: Path, name: str) -> tuple[Path, Path]:
