@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
 from lab.preflight import missing
-from lab.pytest_support import lab_run, pytest_runtest_makereport
+from lab.pytest_support import lab_run
 from lab.runs import Run
 from lab.testlab import Lab
 
@@ -20,12 +20,14 @@ from .image import busybox_available
 from .sweep import sweep_stale_beds
 from .world import World
 
-__all__ = ["lab_run", "pytest_runtest_makereport"]
+__all__ = ["lab_run"]
 
 HERE = Path(__file__).parent
 
 #: (what, seconds) measured by the tests, printed in the terminal summary
 TIMINGS: list[tuple[str, float]] = []
+#: the world of the running module, for failure reports
+WORLDS: list[World] = []
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -55,11 +57,13 @@ def world(lab_run: Run) -> Iterator[World]:
         warnings.warn(f"LXD interop: removed leftovers of crashed runs: {swept}", stacklevel=1)
     lab = Lab(lab_run, "lxd")
     w = World(LxdBed(), lab)
+    WORLDS.append(w)
     problems: list[str] = []
     try:
         w.up()
         yield w
     finally:
+        WORLDS.remove(w)
         TIMINGS.extend((t.what, t.seconds) for t in w.timings)
         try:
             if w.announcer is not None:
@@ -75,6 +79,23 @@ def world(lab_run: Run) -> Iterator[World]:
             TIMINGS.append((f"bed: {what}", secs))
     if problems:
         pytest.fail("LXD world teardown: " + "; ".join(problems))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed test's report gets the end of the announcer's, FRR's and LXD's logs."""
+    report = yield
+    if report.failed and WORLDS and HERE in item.path.parents:
+        w = WORLDS[-1]
+        for title, text in w.lab.log_tails(40):
+            report.sections.append((f"lab log {title}", text))
+        lxd_log = w.bed.logs / "lxd.log"
+        if lxd_log.exists():
+            tail = "\n".join(lxd_log.read_text(errors="replace").splitlines()[-40:])
+            report.sections.append(("lxd.log", tail))
+    return report
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
