@@ -25,7 +25,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -149,9 +149,9 @@ class Announcer:
             "started", restarting=restarting, neighbors=[str(n.address) for n in bgp.neighbors]
         )
         tasks = [
-            asyncio.create_task(self._events_loop(), name="lxd-events"),
-            asyncio.create_task(self._sync_loop(), name="lxd-sync"),
-            asyncio.create_task(self._peer_loop(peer_events), name="bgp-events"),
+            asyncio.create_task(self._guarded("lxd-events", self._events_loop)),
+            asyncio.create_task(self._guarded("lxd-sync", self._sync_loop)),
+            asyncio.create_task(self._guarded("bgp-events", lambda: self._peer_loop(peer_events))),
         ]
         try:
             await self._stop.wait()
@@ -166,6 +166,23 @@ class Announcer:
                 self.marker.unlink(missing_ok=True)
             self.log("stopped", graceful=graceful)
         return 0
+
+    async def _guarded(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
+        """Run ``loop`` for the announcer's whole life: a bug met in one pass (LXD sending
+        something unforeseen) is logged and the loop starts again, keeping what is announced,
+        instead of silently ending the task and with it all reactions."""
+        while True:
+            try:
+                await loop()
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                self.logger.error(
+                    "internal-error",
+                    exc_info=True,
+                    extra={"fields": {"loop": name, "error": repr(e)}},
+                )
+                await asyncio.sleep(self.config.announcer.reconnect_max)
 
     async def _first_read(self) -> Desired | None:
         wait = self.config.announcer.reconnect_min
@@ -191,10 +208,15 @@ class Announcer:
             self.log("lxd-read-failed", logging.WARNING, error=str(e), trigger=self._trigger)
             return None
         seconds = time.monotonic() - t0
+        try:
+            result = desired(parse_snapshot(raw), self.config.lxd)
+        except Exception as e:  # LXD answered with a shape we do not know: keep the old set
+            self.metrics.syncs.labels("failed").inc()
+            self.log("lxd-data-error", logging.ERROR, error=repr(e), trigger=self._trigger)
+            return None
         self.reads += 1
         self.metrics.syncs.labels("ok").inc()
         self.metrics.read_seconds.observe(seconds)
-        result = desired(parse_snapshot(raw), self.config.lxd)
         self.metrics.observe_desired(result)
         return result
 

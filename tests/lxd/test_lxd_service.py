@@ -309,6 +309,31 @@ async def test_stop_while_waiting_for_lxd(tmp_path: Path) -> None:
     assert a.speaker is None and not (tmp_path / "announcing").exists()
 
 
+async def test_unforeseen_data_keeps_routes_and_the_loop_alive(
+    router: Router, tmp_path: Path
+) -> None:
+    lxd = FakeLxd(recorded())
+    a, task = await start(lxd, router, tmp_path)
+    try:
+        await wait_for(lambda: len(router.paths) == RECORDED_PATHS, "all paths")
+        await wait_for(lambda: lxd.opened == 1, "event stream")
+        good = lxd.raw
+        bad = copy.deepcopy(good)
+        bad["networks"]["default"] = ["not a network"]  # type: ignore[list-item]
+        lxd.raw = bad
+        reads = lxd.reads
+        lxd.event("network-updated", "/1.0/networks/ovn1")
+        await wait_for(lambda: lxd.reads > reads, "a read of the bad data")
+        await asyncio.sleep(0.2)
+        assert len(router.paths) == RECORDED_PATHS  # nothing withdrawn
+        instance(good, "c1")["status"] = "Stopped"
+        lxd.raw = good
+        lxd.event("instance-stopped", "/1.0/instances/c1-r2170")
+        await wait_for(lambda: len(router.paths) == RECORDED_PATHS - 3, "still reacting")
+    finally:
+        await stop(a, task)
+
+
 def test_relevant_actions() -> None:
     assert relevant("instance-started") and relevant("network-forward-created")
     assert relevant("network-load-balancer-deleted") and relevant("project-updated")
