@@ -62,6 +62,11 @@ class Prefix(NamedTuple):
 
 
 _new = tuple.__new__
+# _STEPS[bits][length]: (octets on the wire, left shift to the full width, network mask)
+_STEPS = {
+    bits: [((n + 7) >> 3, bits - (((n + 7) >> 3) << 3), _MASK[bits][n]) for n in range(bits + 1)]
+    for bits in (32, 128)
+}
 
 
 def _nlri_error(reason: str, field: str, data: bytes, action: Action) -> DecodeError:
@@ -91,13 +96,37 @@ def decode_prefixes(
     bits = _WIDTH.get(afi)
     if bits is None:
         raise _nlri_error(f"AFI {afi} has no prefix encoding", field, b"", action)
-    masks = _MASK[bits]
-    nbytes = bits >> 3
     out: list[Prefix] = []
     append = out.append
     from_bytes = int.from_bytes
-    i = 0
     n = len(data)
+    if not add_path:
+        # the common case, one table lookup per prefix; anything wrong falls through to the
+        # careful loop below, which finds and names the error
+        table = _STEPS[bits]
+        i = 0
+        try:
+            while i < n:
+                plen = data[i]
+                nb, shift, mask = table[plen]
+                end = i + 1 + nb
+                if end > n:
+                    break
+                append(
+                    _new(
+                        Prefix,
+                        (afi, (from_bytes(data[i + 1 : end], "big") << shift) & mask, plen, None),
+                    )
+                )
+                i = end
+            else:
+                return tuple(out)
+        except IndexError:
+            pass
+        out.clear()
+    masks = _MASK[bits]
+    nbytes = bits >> 3
+    i = 0
     pid: int | None = None
     while i < n:
         if add_path:

@@ -257,9 +257,8 @@ def decode_update(
         if hit is not None:
             return _new_update(withdrawn, hit, nlri)
 
-    attrs, error = _decode_attributes(body, apos, aend, ctx, cache)
+    attrs, error, codes = _decode_attributes(body, apos, aend, ctx, cache)
     if error is None or error.action < Action.SESSION_RESET:
-        codes = {a.type_code for a in attrs}
         mp_codes = _MP_REACH in codes or _MP_UNREACH in codes
         if sections is not None and error is None and not mp_codes and {1, 2, 3} <= codes:
             t = tuple(attrs)
@@ -305,7 +304,7 @@ def decode_path_attributes(
     MP_REACH_NLRI is read in the abbreviated TABLE_DUMP_V2 form (RFC 6396 section 4.3.4): next
     hop only, for that family. Any malformed attribute raises :class:`DecodeError` whose
     ``update`` holds the attributes that did decode."""
-    attrs, error = _decode_attributes(data, 0, len(data), ctx, cache, rib_family)
+    attrs, error, _ = _decode_attributes(data, 0, len(data), ctx, cache, rib_family)
     if error is not None:
         error.update = Update((), tuple(attrs), ())
         raise error
@@ -319,11 +318,13 @@ def _decode_attributes(
     ctx: Context,
     cache: AttributeCache | None,
     rib_family: Family | None = None,
-) -> tuple[list[PathAttribute], DecodeError | None]:
-    """Decode the attribute section ``body[i:end]``; return the good attributes and the most
-    severe error (RFC 7606 section 3: keep going so a worse error later wins)."""
+) -> tuple[list[PathAttribute], DecodeError | None, set[int]]:
+    """Decode the attribute section ``body[i:end]``; return the good attributes, the most
+    severe error (RFC 7606 section 3: keep going so a worse error later wins) and the type codes
+    of the attributes kept."""
     attrs: list[PathAttribute] = []
     seen: set[int] = set()
+    kept: set[int] = set()
     worst: DecodeError | None = None
     table = cache.table(ctx.asn4) if cache is not None else None
     classes = ATTRIBUTE_CLASSES
@@ -336,7 +337,7 @@ def _decode_attributes(
                 f"update.attributes[{index}]",
                 Action.TREAT_AS_WITHDRAW,
             )
-            return attrs, _worse(worst, err)
+            return attrs, _worse(worst, err), kept
         flags = body[i]
         code = body[i + 1]
         if flags & EXTENDED_LENGTH:
@@ -358,31 +359,34 @@ def _decode_attributes(
                 Action.SESSION_RESET if mp else Action.TREAT_AS_WITHDRAW,
                 body[i:end],
             )
-            return attrs, _worse(worst, err)
+            return attrs, _worse(worst, err), kept
         raw = body[i:vend]
         i = vend
         index += 1
         if code in seen:
             if code in (_MP_REACH, _MP_UNREACH):
                 where = _where(index - 1, code)
-                return attrs, _malformed_list(f"{_name(code)} appears more than once", where, raw)
+                err = _malformed_list(f"{_name(code)} appears more than once", where, raw)
+                return attrs, err, kept
             continue  # RFC 7606 section 3g: later copies of any other attribute are discarded
         seen.add(code)
         if table is not None and code != _MP_REACH and code != _MP_UNREACH:
             hit = table.get(raw)
             if hit is not None:
                 attrs.append(hit)
+                kept.add(code)
                 continue
         cls = classes.get(code)
         if cls is None:
             if not flags & OPTIONAL:
-                return attrs, update_error(
+                err = update_error(
                     UpdateSubcode.UNRECOGNIZED_WELL_KNOWN_ATTRIBUTE,
                     f"well-known attribute type {code} is not recognised",
                     _where(index - 1, code),
                     Action.SESSION_RESET,
                     raw,
                 )
+                return attrs, err, kept
             attr: PathAttribute = UnknownAttribute(code, raw[len(raw) - vlen :], flags)
         else:
             action = cls.MALFORMED_ACTION
@@ -400,7 +404,7 @@ def _decode_attributes(
                 )
                 worst = _worse(worst, err)
                 if err.action == Action.SESSION_RESET:
-                    return attrs, worst
+                    return attrs, worst, kept
                 continue
             try:
                 if rib_family is not None and code == _MP_REACH:
@@ -411,12 +415,13 @@ def _decode_attributes(
                 err = update_error(e.subcode, e.reason, _where(index - 1, code), action, raw)
                 worst = _worse(worst, err)
                 if err.action == Action.SESSION_RESET:
-                    return attrs, worst
+                    return attrs, worst, kept
                 continue
             if table is not None and code != _MP_REACH and code != _MP_UNREACH:
                 table[raw] = attr
         attrs.append(attr)
-    return attrs, worst
+        kept.add(code)
+    return attrs, worst, kept
 
 
 def _name(code: int) -> str:
