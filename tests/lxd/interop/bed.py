@@ -2,13 +2,14 @@
 
 Layout (everything below is per run, nothing touches the host's LXD, OVS or OVN state):
 
-    bsl-<pid>-lxd   the "LXD host": ovsdb-server, ovs-vswitchd (userspace datapath), OVN NB/SB,
+    bsl-<pid>-a-lxd the "LXD host": ovsdb-server, ovs-vswitchd (userspace datapath), OVN NB/SB,
                     ovn-northd, ovn-controller, LXD. Its uplink port upl0 is on the OVS bridge
                     br-uplink, which LXD's physical network UPLINK uses as its parent.
-    bsl-<pid>-up    the "upstream router": upl0p with the uplink gateway addresses; FRR runs
+    bsl-<pid>-a-up  the "upstream router": uplap with the uplink gateway addresses; FRR runs
                     here (started by the test through tests/lab).
 
-State lives in ``<tmp>/bs-lxd/run-<pid>/`` (``owner.json`` as in tests/lab, so a crashed run's
+State lives in ``<tmp>/bs-lxd/run-<pid>/a/`` (``b/`` for a second LXD host; the run's
+``owner.json`` as in tests/lab, so a crashed run's
 leftovers can be told from a live run's; see sweep.py). Each daemon runs in the foreground as
 our child, with our environment pointing OVS/OVN tools at the run's sockets, so LXD's own calls
 to ``ovs-vsctl`` reach this OVS and nothing else.
@@ -113,25 +114,38 @@ class LxdBed:
     """One LXD + OVN installation in two namespaces. ``up()`` builds it, ``down()`` removes
     every trace, also after a partial ``up()``."""
 
-    UPLINK_V4 = "10.210.0.1/24"
-    UPLINK_V6 = "2001:db8:210::1/64"
-    OVN_RANGE_V4 = "10.210.0.100-10.210.0.199"
-    OVN_RANGE_V6 = "2001:db8:210::100-2001:db8:210::1ff"
     UPLINK_ROUTES_V4 = "10.211.0.0/16,198.51.100.0/24,203.0.113.0/24"
     UPLINK_ROUTES_V6 = "2001:db8:211::/48,2001:db8:100::/48"
 
-    def __init__(self, base: Path | None = None) -> None:
+    def __init__(
+        self,
+        base: Path | None = None,
+        *,
+        label: str = "a",
+        uplink: int = 210,
+        up_ns: Namespace | None = None,
+    ) -> None:
+        """``label`` tells several beds of one run apart (another LXD host); ``uplink`` is the
+        uplink subnet's number (10.N.0.0/24, 2001:db8:N::/64); ``up_ns`` puts this bed's uplink
+        gateway into another bed's upstream namespace, so one FRR serves both."""
         self.pid = os.getpid()
         self.tag = f"r{self.pid}"
+        self.label = label
         self.base = base or bed_base()
-        self.dir = self.base / f"run-{self.pid}"
+        self.run_dir = self.base / f"run-{self.pid}"
+        self.dir = self.run_dir / label
+        self.UPLINK_V4 = f"10.{uplink}.0.1/24"
+        self.UPLINK_V6 = f"2001:db8:{uplink}::1/64"
+        self.OVN_RANGE_V4 = f"10.{uplink}.0.100-10.{uplink}.0.199"
+        self.OVN_RANGE_V6 = f"2001:db8:{uplink}::100-2001:db8:{uplink}::1ff"
+        self._own_up_ns = up_ns is None
         self.ovs = self.dir / "ovs"
         self.ovn = self.dir / "ovn"
         self.lxd_dir = self.dir / "lxd"
         self.logs = self.dir / "log"
         self.daemons: dict[str, Daemon] = {}
         self.lxd_ns: Namespace | None = None
-        self.up_ns: Namespace | None = None
+        self.up_ns: Namespace | None = up_ns
         self.lxd: Daemon | None = None
         self.timings: dict[str, float] = {}
 
@@ -223,22 +237,26 @@ class LxdBed:
     # --- bring-up ------------------------------------------------------------------------
     def up(self) -> None:
         t = t0 = time.monotonic()
-        self.dir.mkdir(parents=True, mode=0o755)
+        self.run_dir.mkdir(parents=True, mode=0o755, exist_ok=True)
         self.base.chmod(0o755)
-        (self.dir / "owner.json").write_text(
-            json.dumps({"pid": self.pid, "start_time": start_time(self.pid)})
-        )
+        owner = self.run_dir / "owner.json"
+        if not owner.exists():
+            owner.write_text(json.dumps({"pid": self.pid, "start_time": start_time(self.pid)}))
+        self.dir.mkdir(mode=0o755)
         for d in (self.ovs, self.ovn, self.lxd_dir, self.logs):
             d.mkdir(mode=0o755)
         self.lxd_dir.chmod(0o711)
 
-        self.lxd_ns = Namespace(f"{NS_PREFIX}{self.pid}-lxd", "lxd")
-        self.up_ns = Namespace(f"{NS_PREFIX}{self.pid}-up", "up")
-        self.lxd_ns.ip("link", "add", "upl0", "type", "veth", "peer", "name", "upl0p")
-        self.lxd_ns.ip("link", "set", "upl0p", "netns", self.up_ns.name)
-        self.up_ns.ip("addr", "add", self.UPLINK_V4, "dev", "upl0p")
-        self.up_ns.ip("addr", "add", self.UPLINK_V6, "dev", "upl0p", "nodad")
-        self.up_ns.ip("link", "set", "upl0p", "up")
+        prefix = f"{NS_PREFIX}{self.pid}-{self.label}"
+        self.lxd_ns = Namespace(f"{prefix}-lxd", f"lxd-{self.label}")
+        if self.up_ns is None:
+            self.up_ns = Namespace(f"{prefix}-up", f"up-{self.label}")
+        gw = f"upl{self.label}p"
+        self.lxd_ns.ip("link", "add", "upl0", "type", "veth", "peer", "name", gw)
+        self.lxd_ns.ip("link", "set", gw, "netns", self.up_ns.name)
+        self.up_ns.ip("addr", "add", self.UPLINK_V4, "dev", gw)
+        self.up_ns.ip("addr", "add", self.UPLINK_V6, "dev", gw, "nodad")
+        self.up_ns.ip("link", "set", gw, "up")
         self.lxd_ns.ip("link", "set", "upl0", "up")
         t = self._lap("namespaces", t)
 
@@ -310,7 +328,7 @@ class LxdBed:
                 "set",
                 "open_vswitch",
                 ".",
-                f"external_ids:system-id=chassis-{self.tag}",
+                f"external_ids:system-id=chassis-{self.tag}-{self.label}",
                 "other_config:userspace-tso-enable=true",
             ]
         )
@@ -435,11 +453,13 @@ class LxdBed:
         leftovers = kill_run_processes(self.dir)
         if leftovers:
             problems.append(f"processes left after the daemons stopped: {leftovers}")
-        for ns in (self.up_ns, self.lxd_ns):
+        for ns in (self.up_ns if self._own_up_ns else None, self.lxd_ns):
             if ns is not None:
                 delete_namespace(ns.name)
-        remove_cgroups(self.tag)
+        remove_cgroups(self.tag, self.label)
         shutil.rmtree(self.dir, ignore_errors=True)
+        if self.run_dir.is_dir() and not [p for p in self.run_dir.iterdir() if p.is_dir()]:
+            shutil.rmtree(self.run_dir, ignore_errors=True)  # the run's last bed
         survivors = [d.pid for d in self.daemons.values() if pid_alive(d.pid)]
         if survivors:
             problems.append(f"daemons survived: {survivors}")
@@ -447,8 +467,8 @@ class LxdBed:
 
     # --- helpers for tests ---------------------------------------------------------------
     def name(self, base: str) -> str:
-        """An instance name unique to this run (cgroups are named after instances)."""
-        return f"{base}-{self.tag}"
+        """An instance name unique to this run and bed (cgroups are named after instances)."""
+        return f"{base}-{self.label}{self.tag}"
 
     def create_ovn_network(self, name: str, config: Mapping[str, str]) -> None:
         args = [f"{k}={v}" for k, v in config.items()]

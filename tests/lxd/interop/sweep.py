@@ -55,7 +55,7 @@ def _protected() -> set[int]:
 def run_processes(run_dir: Path) -> list[int]:
     """Every live process of the bed in ``run_dir``: those naming it, and their descendants."""
     parents = _parents()
-    mark = str(run_dir)
+    mark = f"{run_dir}/"  # run-12/ must not match run-123, nor bed a/ bed ab/
     roots = {pid for pid in parents if any(mark in arg for arg in cmdline(pid))}
     found = set(roots)
     changed = True
@@ -80,12 +80,12 @@ def kill_run_processes(run_dir: Path) -> list[int]:
     return pids
 
 
-def remove_cgroups(tag: str) -> list[Path]:
-    """The (empty, once their processes are gone) cgroups LXD made for this run's instances,
-    and liblxc's shared ``lxc.pivot`` when it is empty (rmdir refuses a cgroup in use, and
-    liblxc makes it again when it needs it)."""
+def remove_cgroups(tag: str, label: str = "") -> list[Path]:
+    """The (empty, once their processes are gone) cgroups LXD made for this run's instances
+    (of bed ``label``, or of every bed), and liblxc's shared ``lxc.pivot`` when it is empty
+    (rmdir refuses a cgroup in use, and liblxc makes it again when it needs it)."""
     removed = []
-    suffix = f"-{tag}"
+    suffix = f"{label}{tag}"
     for root in Path("/sys/fs/cgroup").glob("*"):
         if not root.is_dir():
             continue

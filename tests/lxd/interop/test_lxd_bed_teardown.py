@@ -29,7 +29,7 @@ def footprint(run_dir: Path, pid: int, tag: str) -> dict[str, object]:
         for line in Path("/proc/self/mountinfo").read_text().splitlines()
         if str(run_dir) in line
     ]
-    cgroups = [str(p) for p in Path("/sys/fs/cgroup").glob(f"*/lxc.*-{tag}")]
+    cgroups = [str(p) for p in Path("/sys/fs/cgroup").glob(f"*/lxc.*{tag}")]
     return {
         "processes": run_processes(run_dir),
         "namespaces": [n for n in namespace_names() if n.startswith(f"{NS_PREFIX}{pid}-")],
@@ -57,13 +57,13 @@ def test_clean_teardown_leaves_nothing() -> None:
     try:
         bed.up()
         populate(bed)
-        during = footprint(bed.dir, bed.pid, bed.tag)
+        during = footprint(bed.run_dir, bed.pid, bed.tag)
         assert len(during["processes"]) >= 8  # type: ignore[arg-type]
         assert during["cgroups"] and len(during["namespaces"]) == 2  # type: ignore[arg-type]
     finally:
         problems = bed.down()
     assert problems == []
-    assert footprint(bed.dir, bed.pid, bed.tag) == EMPTY
+    assert footprint(bed.run_dir, bed.pid, bed.tag) == EMPTY
 
 
 CHILD = """
@@ -74,7 +74,7 @@ from lxd.interop.test_lxd_bed_teardown import populate
 bed = LxdBed()
 bed.up()
 populate(bed)
-print(bed.dir, flush=True)
+print(bed.run_dir, flush=True)
 time.sleep(600)
 """
 
