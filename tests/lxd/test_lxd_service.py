@@ -85,15 +85,23 @@ def free_port() -> int:
 
 @pytest.fixture
 async def router() -> AsyncIterator[Router]:
+    async for r in make_router(add_path=True):
+        yield r
+
+
+@pytest.fixture
+async def plain_router() -> AsyncIterator[Router]:
+    """A router that does not take ADD-PATH."""
+    async for r in make_router(add_path=False):
+        yield r
+
+
+async def make_router(add_path: bool) -> AsyncIterator[Router]:
     port = free_port()
     sp = Speaker(65000, "192.0.2.1", listen=[("127.0.0.1", port)])
+    receive = (("ipv4/unicast", "receive"), ("ipv6/unicast", "receive"))
     sp.add_neighbor(
-        Neighbor(
-            "127.0.0.2",
-            remote_as=65010,
-            passive=True,
-            add_path=(("ipv4/unicast", "receive"), ("ipv6/unicast", "receive")),
-        )
+        Neighbor("127.0.0.2", remote_as=65010, passive=True, add_path=receive if add_path else ())
     )
     r = Router(sp, port)
     events = sp.events()
@@ -330,6 +338,35 @@ async def test_unforeseen_data_keeps_routes_and_the_loop_alive(
         lxd.raw = good
         lxd.event("instance-stopped", "/1.0/instances/c1-r2170")
         await wait_for(lambda: len(router.paths) == RECORDED_PATHS - 3, "still reacting")
+    finally:
+        await stop(a, task)
+
+
+async def test_neighbor_without_add_path_gets_one_path_per_prefix(
+    plain_router: Router, tmp_path: Path
+) -> None:
+    router = plain_router
+    lxd = FakeLxd(recorded())
+    a, task = await start(lxd, router, tmp_path)
+    try:
+        # the anycast prefix: one path, the lowest next hop, once the negotiation is known
+        await wait_for(
+            lambda: (
+                router.paths.get(("198.51.100.99/32", None)) == ("10.210.0.100",)
+                and len(router.paths) == RECORDED_PATHS - 1
+            ),
+            "one path per prefix",
+        )
+        await wait_for(lambda: lxd.opened == 1, "event stream")
+        instance(lxd.raw, "c1")["status"] = "Stopped"
+        lxd.event("instance-stopped", "/1.0/instances/c1-r2170")
+        # c1's path goes; c2's takes its place instead of the prefix vanishing
+        await wait_for(
+            lambda: router.paths.get(("198.51.100.99/32", None)) == ("10.210.0.101",),
+            "the other anycast path",
+        )
+        await asyncio.sleep(0.2)
+        assert router.paths.get(("198.51.100.99/32", None)) == ("10.210.0.101",)
     finally:
         await stop(a, task)
 
