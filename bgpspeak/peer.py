@@ -192,6 +192,7 @@ class Peer:
         self._dirty: set[tuple[Family, Prefix]] = set()
         self._flush_scheduled = False
         self._stale_timer: asyncio.TimerHandle | None = None
+        self._paths: dict[tuple[Family, Prefix], set[Prefix]] = {}
         self._enabled = False
         self.last_error = ""
 
@@ -586,12 +587,31 @@ class Peer:
     def set_routes(self, changes: Iterable[tuple[tuple[Family, Prefix], Route | None]]) -> None:
         """Apply changes to the desired set (None withdraws) and schedule sending the diff."""
         for key, route in changes:
+            family, prefix = key
+            if prefix.path_id is not None:
+                # index the paths of one prefix, for peers that cannot take several
+                paths = self._paths.setdefault((family, prefix.with_path_id(None)), set())
+                if route is None:
+                    paths.discard(prefix)
+                else:
+                    paths.add(prefix)
             if route is None:
                 self.desired.pop(key, None)
             else:
                 self.desired[key] = route
             self._dirty.add(key)
         self._schedule_flush()
+
+    def _single_path(self, family: Family, base: Prefix) -> Route | None:
+        """Toward a peer without ADD-PATH send: one route per prefix, the one with the lowest
+        path id (a route given without a path id wins)."""
+        route = self.desired.get((family, base))
+        if route is not None:
+            return route
+        paths = self._paths.get((family, base))
+        if not paths:
+            return None
+        return self.desired.get((family, min(paths, key=lambda p: p.path_id or 0)))
 
     def _schedule_flush(self) -> None:
         if not self._flush_scheduled and self._established is not None and self._loop is not None:
@@ -610,7 +630,11 @@ class Peer:
         for family, prefix in self._dirty:
             if family not in neg.families:
                 continue
-            route = self.desired.get((family, prefix))
+            if family in neg.add_path_send:
+                route = self.desired.get((family, prefix))
+            else:
+                prefix = prefix.with_path_id(None) if prefix.path_id is not None else prefix
+                route = self._single_path(family, prefix)
             key = None
             if route is not None:
                 try:

@@ -138,7 +138,7 @@ class Speaker:
             raise ValueError(f"neighbor {addr} is already configured")
         config = neighbor.peer_config(self.local_as, self.router_id, self.hostname)
         peer = Peer(neighbor, config, self._emit, restarting=self.restarting)
-        peer.desired = dict(self._global)
+        peer.set_routes(list(self._global.items()))
         self._peers[addr] = peer
         for sock in self._listen_socks:
             self._install_md5(sock, neighbor)
