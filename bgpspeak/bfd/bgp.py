@@ -244,6 +244,12 @@ class BgpBfd:
         binding.config = config
         self._gate(binding, self.service.state(binding.key))
 
+    def __contains__(self, neighbor: object) -> bool:
+        try:
+            return _normal(neighbor) in self._bindings  # type: ignore[arg-type]
+        except ValueError:
+            return False
+
     def key(self, neighbor: str | IPAddress) -> SessionKey:
         return self._bindings[_normal(neighbor)].key
 

@@ -6,10 +6,13 @@ keeps one timer at the table's next deadline, and hands state changes to subscri
 
 By default it runs on a dedicated thread with its own event loop. Measured here (docs/bfd.md):
 the speaker's own loop stalls for hundreds of milliseconds while it decodes a large table, and
-a BFD timer on that loop would stall with it; a thread only waits for the GIL, which CPython
-hands over every 5 ms. ``dedicated_thread=False`` runs on the caller's loop instead (tests,
-programs that never receive many routes). Public methods may be called from any thread: a lock
-guards the table, and subscribers get their events on the loop they subscribed from.
+a BFD timer on that loop would stall with it; a thread only waits for the GIL. CPython hands
+the GIL over every 5 ms by default and a BFD packet needs it several times (every system call
+gives it up), so with a busy main thread packets left up to 70 ms late; the service therefore
+lowers ``sys.setswitchinterval`` to 1 ms while its thread runs (``switch_interval``), which
+brought that under 8 ms. ``dedicated_thread=False`` runs on the caller's loop instead (tests,
+programs whose loop never does long work). Public methods may be called from any thread: a
+lock guards the table, and subscribers get their events on the loop they subscribed from.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import contextlib
 import logging
 import random
 import socket
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -80,9 +84,12 @@ class BfdService:
         multi_hop_port: int = MULTI_HOP_PORT,
         listen_v4: str | None = None,
         listen_v6: str | None = None,
+        switch_interval: float | None = 0.001,
     ) -> None:
         """``single_hop_port`` / ``multi_hop_port`` / ``listen_*`` exist for tests that run two
-        systems on one host; real sessions use 3784 / 4784 on every address."""
+        systems on one host; real sessions use 3784 / 4784 on every address.
+        ``switch_interval``: with the dedicated thread, lower the interpreter's GIL switch
+        interval to this (seconds; never raised, put back on stop); None leaves it alone."""
         self._rng = rng if rng is not None else random.Random()
         self.table = BfdTable(self._rng)
         self.dedicated_thread = dedicated_thread
@@ -102,6 +109,8 @@ class BfdService:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: int | None = None
         self._running = False
+        self._switch_interval = switch_interval
+        self._saved_switch_interval: float | None = None
 
     # --- sessions ---------------------------------------------------------------------------
 
@@ -227,6 +236,10 @@ class BfdService:
                 self._watch(sock, multihop)
             self._arm()
             return
+        wanted = self._switch_interval
+        if wanted is not None and sys.getswitchinterval() > wanted:
+            self._saved_switch_interval = sys.getswitchinterval()
+            sys.setswitchinterval(wanted)
         ready = threading.Event()
         self._thread = threading.Thread(
             target=self._thread_main, args=(ready,), name="bgpspeak-bfd", daemon=True
@@ -267,6 +280,9 @@ class BfdService:
             self._close_sockets()
         self._loop = None
         self._thread = None
+        saved, self._saved_switch_interval = self._saved_switch_interval, None
+        if saved is not None and sys.getswitchinterval() == self._switch_interval:
+            sys.setswitchinterval(saved)
 
     def _shutdown_engine(self) -> None:
         loop = self._loop
