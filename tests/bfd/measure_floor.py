@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from bgpspeak.bfd import BfdService, SessionKey, SessionParams, State
 
 REMOTE = ipaddress.IPv4Address("127.0.0.2")
+SWITCH_INTERVAL: float | None = 0.001  # what BfdService lowers the GIL switch interval to
 
 
 def local_address(i: int) -> ipaddress.IPv4Address:
@@ -52,7 +53,9 @@ def free_port() -> int:
 
 def _remote_main(port: int, params: SessionParams, count: int, ready: object) -> None:
     async def main() -> None:
-        svc = BfdService(single_hop_port=port, listen_v4=str(REMOTE))
+        svc = BfdService(
+            single_hop_port=port, listen_v4=str(REMOTE), switch_interval=SWITCH_INTERVAL
+        )
         for i in range(count):
             svc.add(SessionKey(local_address(i), local=REMOTE), params)
         await svc.start()
@@ -100,7 +103,11 @@ async def run_one(
     remote = ctx.Process(target=_remote_main, args=(port, params, count, ready), daemon=True)
     remote.start()
     ready.wait(10)
-    svc = BfdService(single_hop_port=port, dedicated_thread=load != "loop-same")
+    svc = BfdService(
+        single_hop_port=port,
+        dedicated_thread=load != "loop-same",
+        switch_interval=SWITCH_INTERVAL,
+    )
     keys = [SessionKey(REMOTE, local=local_address(i)) for i in range(count)]
     for key in keys:
         svc.add(key, params)
@@ -162,13 +169,14 @@ def main() -> None:
     ap.add_argument("--loads", default="idle,cpu,loop-thread,loop-same")
     ap.add_argument("--json", type=Path, help="append one JSON line per run here")
     ap.add_argument(
-        "--switch-interval",
+        "--gil-switch",
         type=float,
-        help="sys.setswitchinterval for this process (CPython's GIL hand-over, 0.005 s)",
+        default=0.001,
+        help="BfdService(switch_interval=...) on both sides; 0 keeps CPython's 5 ms",
     )
     args = ap.parse_args()
-    if args.switch_interval:
-        sys.setswitchinterval(args.switch_interval)
+    global SWITCH_INTERVAL
+    SWITCH_INTERVAL = args.gil_switch or None
     for load in args.loads.split(","):
         for interval in (int(x) for x in args.intervals.split(",")):
             result = asyncio.run(run_one(interval, args.mult, args.sessions, args.seconds, load))
