@@ -265,12 +265,16 @@ class BgpBfd:
         await self.service.start()
 
     async def stop(self) -> None:
-        """Stop BFD: peers hear AdminDown, so they do not take it for a failure."""
+        """Stop BFD and forget the sessions: peers hear AdminDown, so they do not take it for
+        a failure. Holds of strict mode stay as they are (releasing one would start a
+        neighbor of a speaker that may be stopping): stop BFD together with the speaker."""
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
         self._started = False
         await self.service.stop()
+        self._bindings.clear()
+        self._by_key.clear()
 
     # --- reacting to BFD --------------------------------------------------------------------
 
