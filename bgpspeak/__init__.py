@@ -4,6 +4,7 @@
 :class:`Speaker` the thin asyncio layer that holds sessions with real routers.
 """
 
+from .bfd import BfdConfig
 from .neighbor import Neighbor
 from .routes import Route
 from .speaker import EventStream, PeerStatus, Speaker
@@ -22,6 +23,7 @@ from .wire import Family, Prefix
 __version__ = "0.1.0"
 
 __all__ = [
+    "BfdConfig",
     "EndOfRib",
     "Event",
     "EventStream",

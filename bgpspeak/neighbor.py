@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
+from .bfd.config import BfdConfig
 from .session.config import GracefulRestartConfig, PeerConfig
 from .wire.family import IPV4_UNICAST, IPV6_UNICAST, Family
 
@@ -32,7 +33,8 @@ class Neighbor:
     the GTSM hop count (1 for a directly connected peer). ``next_hop_self_v4``/``_v6`` say what
     next hop ``"self"`` means toward this neighbor when the session's own address is of the
     other family (an IPv4 session carrying IPv6 routes); ``link_local`` is the IPv6 link-local
-    next hop to send beside the global one.
+    next hop to send beside the global one. ``bfd``: run BFD toward the neighbor and take the
+    session down when BFD declares the path down (docs/bfd.md).
     """
 
     address: str | IPAddress
@@ -55,6 +57,7 @@ class Neighbor:
     next_hop_self_v6: str | IPAddress | None = None
     link_local: str | IPAddress | None = None
     description: str = ""
+    bfd: BfdConfig | None = None
 
     def __post_init__(self) -> None:
         _ip(self.address, "address")
@@ -70,6 +73,8 @@ class Neighbor:
             Family.parse(f)
         for f, _mode in self.add_path:
             Family.parse(f)
+        if self.bfd is not None and not isinstance(self.bfd, BfdConfig):
+            raise ValueError(f"bfd: {self.bfd!r} is not a BfdConfig")
         for name in ("next_hop_self_v4", "next_hop_self_v6", "link_local"):
             value = getattr(self, name)
             if value is not None:

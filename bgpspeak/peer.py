@@ -194,6 +194,7 @@ class Peer:
         self._stale_timer: asyncio.TimerHandle | None = None
         self._paths: dict[tuple[Family, Prefix], set[Prefix]] = {}
         self._enabled = False
+        self.held: str | None = None  # why no session may start now (BFD strict mode)
         self.last_error = ""
 
     # --- public state -----------------------------------------------------------------------------
@@ -220,7 +221,7 @@ class Peer:
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self._enabled = True
-        if not self.config.passive:
+        if self.held is None and not self.config.passive:
             if self._primary is None:
                 self._primary = self._new_connection(outbound=True)
             self.feed(self._primary, Start())
@@ -238,6 +239,37 @@ class Peer:
             self._stale_timer.cancel()
             self._stale_timer = None
 
+    # --- BFD (bgpspeak.bfd.bgp.PeerHooks) ---------------------------------------------------------
+
+    def drop(self, notification: Notification | None) -> None:
+        """End the session now because the forwarding path is gone (BFD said so): send
+        ``notification`` where one can still be sent, handle the routes as on any session
+        loss, then reconnect as usual (unless held)."""
+        for conn in list(self._conns):
+            if conn.session.state is not State.IDLE:
+                self.feed(conn, Stop(notification))
+        self._ensure_dialing()
+
+    def hold(self, reason: str, notification: Notification | None = None) -> None:
+        """Start no session until :meth:`release` (BFD strict mode: BFD is not Up); one in
+        progress ends with ``notification``."""
+        self.held = reason
+        for conn in list(self._conns):
+            self.feed(conn, Stop(notification))
+            if conn.connecting is not None:
+                conn.connecting.cancel()
+                conn.connecting = None
+
+    def release(self) -> None:
+        """Sessions may start again (BFD is Up)."""
+        if self.held is None:
+            return
+        self.held = None
+        if self._enabled and self._loop is not None and not self.config.passive:
+            if self._primary is None:
+                self._primary = self._new_connection(outbound=True)
+            self.feed(self._primary, Start())
+
     def _new_connection(self, outbound: bool) -> _Connection:
         if outbound:
             config = self.config
@@ -252,7 +284,7 @@ class Peer:
 
     def accept(self, transport: asyncio.Transport, sock: SocketLike | None) -> None:
         """An incoming connection from this neighbor's address."""
-        if not self._enabled:
+        if not self._enabled or self.held is not None:
             transport.abort()
             return
         if self._established is not None:
@@ -389,7 +421,9 @@ class Peer:
 
     def _ensure_dialing(self) -> None:
         """After a loss, make sure an active neighbor keeps trying to connect."""
-        if not self._enabled or self.config.passive or self._primary is None:
+        if not self._enabled or self.held is not None:
+            return
+        if self.config.passive or self._primary is None:
             return
         if self._established is not None:
             return
@@ -559,7 +593,9 @@ class Peer:
         return any(isinstance(a, AsPath) and local in a.asns for a in attrs)
 
     def _restart_after_limit(self) -> None:
-        if self._enabled and self._primary is not None and self._established is None:
+        if self.held is not None or not self._enabled or self._primary is None:
+            return
+        if self._established is None:
             self.feed(self._primary, Start())
 
     # --- sending routes ---------------------------------------------------------------------------

@@ -20,6 +20,7 @@ import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from .bfd import BfdService, BgpBfd, PeerHooks
 from .neighbor import Neighbor
 from .net.sockopts import send_with_max_ttl, set_md5
 from .peer import Peer, RouteTable, normalize
@@ -110,10 +111,12 @@ class Speaker:
         listen: Sequence[tuple[str, int]] = (("::", 179),),
         hostname: str | None = None,
         restarting: bool = False,
+        bfd: BfdService | None = None,
     ) -> None:
         """``listen``: (address, port) pairs; ``()`` for a speaker that only dials out.
         ``restarting``: this process restarted and its neighbors should keep our routes until
-        our End-of-RIB (graceful restart R bit)."""
+        our End-of-RIB (graceful restart R bit). ``bfd``: the BFD service of the neighbors
+        with ``Neighbor(bfd=...)``; one is made on first use (own thread, ports 3784/4784)."""
         if not 1 <= local_as <= 0xFFFFFFFF:
             raise ValueError(f"local_as: {local_as} is not a valid AS number")
         self.local_as = local_as
@@ -129,6 +132,8 @@ class Speaker:
         self._queues: list[asyncio.Queue[Event]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._listen_socks: list[socket.socket] = []
+        self._bfd_service = bfd
+        self._bfd: BgpBfd | None = None
 
     # --- neighbors ------------------------------------------------------------------------------
 
@@ -140,6 +145,10 @@ class Speaker:
         peer = Peer(neighbor, config, self._emit, restarting=self.restarting)
         peer.set_routes(list(self._global.items()))
         self._peers[addr] = peer
+        if neighbor.bfd is not None:
+            if self._bfd is None:
+                self._bfd = BgpBfd(self, self._bfd_service or BfdService(), PeerHooks(self))
+            self._bfd.attach(addr, neighbor.bfd)  # strict: held from here on
         for sock in self._listen_socks:
             self._install_md5(sock, neighbor)
             if neighbor.ttl_security:
@@ -153,6 +162,8 @@ class Speaker:
         neighbor. ``message`` does not reach the neighbor: RFC 9003 carries a text only with
         administrative shutdown and reset (FRR 8.4 shows none for this subcode)."""
         addr = normalize(ipaddress.ip_address(address))
+        if self._bfd is not None and addr in self._bfd:
+            self._bfd.detach(addr)
         peer = self._peers.pop(addr, None)
         if peer is None:
             raise KeyError(f"no neighbor {addr}")
@@ -165,6 +176,11 @@ class Speaker:
     @property
     def peers(self) -> dict[IPAddress, Peer]:
         return dict(self._peers)
+
+    @property
+    def bfd(self) -> BgpBfd | None:
+        """BFD of the neighbors that have it (``status()`` for ``show bfd``), None if none."""
+        return self._bfd
 
     def status(self) -> list[PeerStatus]:
         out = []
@@ -201,6 +217,8 @@ class Speaker:
             self._listen_socks.append(sock)
             server = await loop.create_server(lambda: _Listener(self), sock=sock)
             self._servers.append(server)
+        if self._bfd is not None:
+            await self._bfd.start()  # before the peers: strict ones are held from the start
         for peer in self._peers.values():
             peer.start(loop)
 
@@ -257,6 +275,8 @@ class Speaker:
                 await server.wait_closed()
         self._servers.clear()
         self._listen_socks.clear()
+        if self._bfd is not None:
+            await self._bfd.stop()  # after the Ceases: the peers hear AdminDown, no failure
         await asyncio.sleep(0)
 
     async def __aenter__(self) -> Speaker:

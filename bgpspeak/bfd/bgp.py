@@ -16,7 +16,7 @@ What happens, per neighbor with a :class:`BfdConfig`:
 The BGP side is reached through :class:`PeerControl`, three operations on a neighbor: drop the
 session, hold it down, release it. :class:`StopStartControl` does them with the Speaker's
 public API of today (``Peer.stop`` / ``Peer.start``), which is why :meth:`BgpBfd.start` must
-come after ``Speaker.start``. With the hook of docs/bfd-speaker-hook.diff applied, Peer has
+come after ``Speaker.start``. With the Speaker integration, Peer has
 those operations itself (:class:`PeerHooks`) and the Speaker runs this for every
 ``Neighbor(..., bfd=BfdConfig(...))``.
 """
@@ -99,7 +99,7 @@ class StopStartControl:
 
 
 class HookedPeer(Protocol):
-    """The three Peer methods docs/bfd-speaker-hook.diff adds."""
+    """The three Peer methods BFD drives (drop, hold, release)."""
 
     def drop(self, notification: Notification | None) -> None: ...
 
@@ -109,7 +109,7 @@ class HookedPeer(Protocol):
 
 
 class PeerHooks:
-    """:class:`PeerControl` through the Peer methods docs/bfd-speaker-hook.diff adds: no
+    """:class:`PeerControl` through the Peer methods drop, hold and release: no
     restart dance, and holding works before ``Speaker.start`` too."""
 
     def __init__(self, speaker: Speaker) -> None:

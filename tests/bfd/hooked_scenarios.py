@@ -1,6 +1,5 @@
-"""Scenarios of BFD through the Speaker itself (``Neighbor(..., bfd=BfdConfig(...))``), which
-needs the hook of docs/bfd-speaker-hook.diff. Not collected by pytest: test_speaker_hook.py
-runs them in this tree when the hook is applied, or in a patched copy when it is not yet.
+"""Scenarios of BFD through the Speaker itself (``Neighbor(..., bfd=BfdConfig(...))``). Not
+collected by pytest: test_speaker_hook.py runs them.
 
 Speaker A (127.0.0.1, BFD) dials speaker B (127.0.0.2, announces a route); B's BFD runs in a
 child process that is SIGKILLed to make the path "fail"."""

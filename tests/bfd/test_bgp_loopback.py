@@ -2,8 +2,8 @@
 (127.0.0.2, which announces a route); B's BFD runs in a child process that the tests SIGKILL,
 as a router whose forwarding died while its TCP stack did not yet notice.
 
-Today's control (``StopStartControl``) is used here; tests/bfd/test_speaker_hook.py runs the
-same scenarios through the Peer hook of docs/bfd-speaker-hook.diff."""
+``StopStartControl`` (BFD attached by hand) is used here; tests/bfd/test_speaker_hook.py runs
+the same scenarios through ``Neighbor(bfd=...)`` and the Peer's drop/hold/release."""
 
 from __future__ import annotations
 
