@@ -530,7 +530,8 @@ def parse_config(data: dict[str, Any], source: str = "config") -> Config:
     )
 
 
-def load_config(path: Path) -> Config:
+def read_toml(path: Path) -> dict[str, Any]:
+    """The TOML document at ``path``; unreadable files and syntax errors become ConfigError."""
     try:
         raw = path.read_bytes()
     except OSError as e:
@@ -538,7 +539,10 @@ def load_config(path: Path) -> Config:
             [ConfigIssue("(file)", f"cannot read {path}: {e.strerror}")], str(path)
         ) from e
     try:
-        data = tomllib.loads(raw.decode())
+        return tomllib.loads(raw.decode())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ConfigError([ConfigIssue("(syntax)", str(e))], str(path)) from e
-    return parse_config(data, str(path))
+
+
+def load_config(path: Path) -> Config:
+    return parse_config(read_toml(path), str(path))

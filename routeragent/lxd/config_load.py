@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from ipaddress import IPv4Address, ip_address
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from routeragent.config_load import (
     _range,
     _Table,
     community_problem,
+    read_toml,
 )
 from routeragent.lxd.config_model import (
     KINDS,
@@ -252,14 +252,4 @@ def parse_lxd_config(data: dict[str, Any], source: str = "config") -> LxdConfig:
 
 
 def load_lxd_config(path: Path) -> LxdConfig:
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise ConfigError(
-            [ConfigIssue("(file)", f"cannot read {path}: {e.strerror}")], str(path)
-        ) from e
-    try:
-        data = tomllib.loads(raw.decode())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise ConfigError([ConfigIssue("(syntax)", str(e))], str(path)) from e
-    return parse_lxd_config(data, str(path))
+    return parse_lxd_config(read_toml(path), str(path))
