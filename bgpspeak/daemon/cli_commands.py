@@ -49,7 +49,7 @@ def register(sub: Any) -> None:
     run.set_defaults(func=cmd_run)
 
     show = sub.add_parser("show", help="show peers, routes, rib-in PEER or services")
-    show.add_argument("what", choices=["peers", "routes", "rib-in", "services"])
+    show.add_argument("what", choices=["peers", "routes", "rib-in", "services", "bfd"])
     show.add_argument("peer", nargs="?", help="the neighbor (rib-in; optional for routes)")
     _socket_arg(show)
     _json_arg(show)
@@ -200,15 +200,14 @@ def cmd_show(args: argparse.Namespace) -> int:
     code, answer = _call(args, f"show-{args.what}", **fields)
     if code:
         return code
-    rows: list[dict[str, Any]] = answer.get(
-        "peers" if args.what == "peers" else ("services" if args.what == "services" else "routes"),
-        [],
-    )
+    key = args.what if args.what in ("peers", "services", "bfd") else "routes"
+    rows: list[dict[str, Any]] = answer.get(key, [])
     renderers = {
         "peers": cli_tables.peers_table,
         "routes": cli_tables.routes_table,
         "rib-in": cli_tables.rib_in_table,
         "services": cli_tables.services_table,
+        "bfd": cli_tables.bfd_table,
     }
     text = renderers[args.what](rows)
     _print(args, answer, text)

@@ -52,6 +52,30 @@ def peers_table(peers: list[dict[str, Any]]) -> str:
     return table(["PEER", "AS", "STATE", "UPTIME", "RECEIVED", "ADVERTISED", "NOTE"], rows)
 
 
+def bfd_table(sessions: list[dict[str, Any]]) -> str:
+    """``show bfd``: one line per neighbor with BFD, intervals in milliseconds like FRR's."""
+    rows = []
+    for b in sessions:
+        detect = b.get("detection-time")
+        note = "held (strict)" if b.get("bgp-held") else ""
+        if b.get("bgp-drops"):
+            note = f"{note} {b['bgp-drops']} BGP drop(s)".strip()
+        rows.append(
+            [
+                b["neighbor"],
+                b["status"],
+                f"{b['remote-status']} ({b['remote-diagnostic']})",
+                f"{b['transmit-interval']}/{b['receive-interval']}x{b['detect-multiplier']}",
+                "-" if detect is None else f"{detect:g}",
+                duration(b.get("seconds-in-state")),
+                note,
+            ]
+        )
+    return table(
+        ["NEIGHBOR", "STATE", "REMOTE", "TX/RX ms x MULT", "DETECT ms", "SINCE", "NOTE"], rows
+    )
+
+
 def _attrs(r: dict[str, Any]) -> str:
     parts = []
     if "as_path" in r:

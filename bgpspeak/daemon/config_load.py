@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..bfd.config import BfdConfig
 from ..neighbor import Neighbor
 from ..routes import Route
 from ..wire.communities import parse_community, parse_ext_community, parse_large_community
@@ -395,12 +396,43 @@ def _peer(t: _Table, base: Path, read_text: Callable[[Path], str]) -> Neighbor |
                 t.bad(name, f"{v!r} is not an IP address")
         kw[name] = v
     kw["description"] = t.string("description", "") or ""
+    bfd = t.table("bfd")
+    if bfd is not None:
+        kw["bfd"] = _bfd(bfd)
     t.finish()
     if len(t.problems.items) > start or address is None or not isinstance(asn, int):
         return None
     try:
         return Neighbor(address, remote_as=asn, **kw)
     except ValueError as e:  # a rule Neighbor knows and we did not check above
+        t.problems.add(t.path, str(e))
+        return None
+
+
+def _bfd(t: _Table) -> BfdConfig | None:
+    """``[peers.bfd]``: the fields of :class:`BfdConfig`; its own checks (the measured interval
+    floor among them) report under this table's key."""
+    kw: dict[str, Any] = {
+        "min_tx_ms": t.integer("min_tx_ms", 300),
+        "min_rx_ms": t.integer("min_rx_ms", 300),
+        "multiplier": t.integer("multiplier", 3, 1, 255),
+        "multihop": t.boolean("multihop", False),
+        "strict": t.boolean("strict", False),
+        "passive": t.boolean("passive", False),
+        "shutdown": t.boolean("shutdown", False),
+    }
+    if t.has("min_ttl"):
+        kw["min_ttl"] = t.integer("min_ttl", None, 1, 255)
+    local = t.string("local_address")
+    if local is not None:
+        kw["local_address"] = local
+    interface = t.string("interface")
+    if interface is not None:
+        kw["interface"] = interface
+    t.finish()
+    try:
+        return BfdConfig(**kw)
+    except (ValueError, TypeError) as e:
         t.problems.add(t.path, str(e))
         return None
 

@@ -34,6 +34,7 @@ COMMANDS = (
     "show-routes",
     "show-rib-in",
     "show-services",
+    "show-bfd",
     "announce",
     "withdraw",
     "exabgp",

@@ -384,6 +384,9 @@ class Daemon:
             }
         if cmd == "show-services":
             return {"services": self._show_services()}
+        if cmd == "show-bfd":
+            bfd = self.speaker.bfd
+            return {"bfd": [] if bfd is None else [n.as_dict() for n in bfd.status()]}
         if cmd == "peer":
             addr = self._peer(cp.request_peer(req, required=True) or "")
             action = req.get("action")
