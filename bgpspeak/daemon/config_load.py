@@ -15,7 +15,7 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from ..bfd.config import BfdConfig
@@ -36,6 +36,8 @@ from .config_model import (
     ServiceConfig,
     TcpCheck,
 )
+
+T = TypeVar("T")
 
 EVENT_KINDS = ("state", "update", "eor")
 
@@ -437,6 +439,30 @@ def _bfd(t: _Table) -> BfdConfig | None:
         return None
 
 
+def _unique(
+    tables: list[_Table],
+    parse: Callable[[_Table], T | None],
+    key: Callable[[T], object],
+    field: str,
+    show: Callable[[object], str],
+) -> list[T]:
+    """Parse each table; a second entry with the same key is reported at its ``field`` and
+    left out, naming the entry that had it first."""
+    out: list[T] = []
+    first: dict[object, str] = {}
+    for t in tables:
+        item = parse(t)
+        if item is None:
+            continue
+        k = key(item)
+        if k in first:
+            t.problems.add(f"{t.path}.{field}", f"{show(k)} is already {first[k]}")
+            continue
+        first[k] = t.path
+        out.append(item)
+    return out
+
+
 # --- services -----------------------------------------------------------------------------------
 
 
@@ -684,41 +710,9 @@ def parse_config(
         seen_peer[addr] = pt.path
         peers.append(n)
 
-    routes: list[Route] = []
-    seen_route: dict[object, str] = {}
-    for rt in top.tables("routes"):
-        r = _static_route(rt)
-        if r is None:
-            continue
-        if r.prefix in seen_route:
-            problems.add(f"{rt.path}.prefix", f"{r.prefix} is already {seen_route[r.prefix]}")
-            continue
-        seen_route[r.prefix] = rt.path
-        routes.append(r)
-
-    services: list[ServiceConfig] = []
-    seen_service: dict[str, str] = {}
-    for st in top.tables("services"):
-        s = _service(st)
-        if s is None:
-            continue
-        if s.name in seen_service:
-            problems.add(f"{st.path}.name", f"{s.name!r} is already {seen_service[s.name]}")
-            continue
-        seen_service[s.name] = st.path
-        services.append(s)
-
-    processes: list[ProcessConfig] = []
-    seen_process: dict[str, str] = {}
-    for pr in top.tables("process"):
-        p = _process(pr)
-        if p is None:
-            continue
-        if p.name in seen_process:
-            problems.add(f"{pr.path}.name", f"{p.name!r} is already {seen_process[p.name]}")
-            continue
-        seen_process[p.name] = pr.path
-        processes.append(p)
+    routes = _unique(top.tables("routes"), _static_route, lambda r: r.prefix, "prefix", str)
+    services = _unique(top.tables("services"), _service, lambda v: v.name, "name", repr)
+    processes = _unique(top.tables("process"), _process, lambda v: v.name, "name", repr)
     top.finish()
 
     if problems.items:
