@@ -69,6 +69,19 @@ class PhaseStep:
     quiet_since: float | None
 
 
+def own_prepends(as_path: str, asn: int) -> int:
+    """Copies of our own AS in front of an advertised path. FRR's advertised-routes view shows
+    the path after our outbound prepends but before eBGP puts our AS in front, so a route we
+    originate shows ``""`` or ``"65010 65010"``, and one learned from a host (AS 65020) shows
+    ``"65020"`` normally and ``"65010 65010 65010 65020"`` drained."""
+    n = 0
+    for token in as_path.split():
+        if token != str(asn):
+            break
+        n += 1
+    return n
+
+
 def _upstream_advertises(config: Config, obs: Observation, ann: Announcement) -> str | None:
     """None when FRR advertises our prefixes with ``ann``'s attributes to every Established
     upstream (or nothing, if ``ann`` withdraws); else what is still missing."""
@@ -91,7 +104,7 @@ def _upstream_advertises(config: Config, obs: Observation, ann: Announcement) ->
             if route is None:
                 return f"{pfx} not yet advertised to {up.neighbor}"
             attrs = ann.attributes
-            prepends = len(route.as_path.split())
+            prepends = own_prepends(route.as_path, config.frr.asn)
             if route.med != attrs.med or prepends != attrs.prepend:
                 return (
                     f"{pfx} to {up.neighbor} still MED {route.med} prepend {prepends} "

@@ -13,6 +13,7 @@ from agent.builders import UPSTREAMS, Sim, base_dict, frr_in_sync, make_config, 
 from routeragent.bgp_policy import Announcement
 from routeragent.config_load import parse_config
 from routeragent.decide import Memory, decide
+from routeragent.drain_phases import own_prepends
 from routeragent.hysteresis import CheckMemory, step
 
 HEALTHY, DEMOTED, DRAINED = 200, 50, 1
@@ -377,3 +378,12 @@ def test_a_check_added_by_a_reload_starts_from_its_first_result() -> None:
     sim.config = parse_config(d)
     sim.down = {"10.2.1.1"}
     assert sim.step().priorities["lan"] == DEMOTED  # failing from the start: demoted at once
+
+
+def test_prepends_are_our_own_as_in_front_of_the_path_also_for_learned_routes() -> None:
+    # routes the router originates, and routes it learned from a host in AS 65020 (the lab)
+    assert own_prepends("", 65010) == 0
+    assert own_prepends("65010 65010", 65010) == 2
+    assert own_prepends("65020", 65010) == 0
+    assert own_prepends("65010 65010 65010 65020", 65010) == 3
+    assert own_prepends("65020 65010", 65010) == 0
