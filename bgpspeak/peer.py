@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING
 
 from .neighbor import Neighbor
 from .net.sockopts import SocketLike, set_md5, set_ttl_security
-from .rib import AdjRibIn, AdjRibOut, pack_updates
-from .routes import ExportContext, ExportError, Route, export_attributes
+from .rib import AdjRibIn, AdjRibOut
+from .route_store import DesiredView, RouteStore, Templates, prefix_key
+from .routes import ExportContext
 from .session import (
     US,
     Connect,
@@ -60,16 +61,23 @@ from .wire.attribute import PathAttribute
 from .wire.attributes import Aggregator, As4Aggregator, NextHop
 from .wire.errors import CeaseSubcode, ErrorCode
 from .wire.family import IPV4_UNICAST, Family
+from .wire.message import Message
 from .wire.prefix import Prefix
-from .wire.simple_messages import REFRESH_BORR, REFRESH_EORR, Notification, RouteRefresh
-from .wire.update import Update
+from .wire.simple_messages import Notification, RouteRefresh
 
 if TYPE_CHECKING:
     from .session.negotiate import Negotiated
 
 log = logging.getLogger("bgpspeak.peer")
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-RouteTable = dict[tuple[Family, Prefix], Route]
+
+# flow control: the transport buffers at most about HIGH_WATER bytes beyond what the kernel took;
+# UPDATEs are generated in slices of SLICE_S seconds and CHUNK_BYTES octets, so neither memory
+# nor the event loop is held by a large transfer
+HIGH_WATER = 256 * 1024
+LOW_WATER = 64 * 1024
+CHUNK_BYTES = 64 * 1024
+SLICE_S = 0.003
 
 
 def _now_us(loop: asyncio.AbstractEventLoop) -> int:
@@ -120,12 +128,13 @@ class _Connection(asyncio.Protocol):
         self.timer: asyncio.TimerHandle | None = None
         self.connecting: asyncio.Task[None] | None = None
         self.local: IPAddress | None = None
+        self.paused = False
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
-        transport.set_write_buffer_limits(high=4 * 1024 * 1024)
+        transport.set_write_buffer_limits(high=HIGH_WATER, low=LOW_WATER)
         sockname = transport.get_extra_info("sockname")
         if sockname:
             self.local = normalize(ipaddress.ip_address(sockname[0].split("%")[0]))
@@ -139,10 +148,13 @@ class _Connection(asyncio.Protocol):
         self.peer.feed(self, ConnectionFailed(str(exc) if exc else "connection closed"))
 
     def pause_writing(self) -> None:
+        self.paused = True
         self.peer.feed(self, WriteBlocked())
 
     def resume_writing(self) -> None:
+        self.paused = False
         self.peer.feed(self, WriteResumed())
+        self.peer.schedule_pump()
 
     def release(self, *, abort: bool = False) -> None:
         """Close our TCP connection and forget it. Its transport gets a do-nothing protocol
@@ -176,23 +188,30 @@ class Peer:
         emit: Callable[[Event], None],
         *,
         restarting: bool = False,
+        store: RouteStore | None = None,
+        listening: Callable[[], bool] | None = None,
+        applying: Callable[[], bool] | None = None,
     ) -> None:
+        """``store``: the routes to announce (the speaker's shared store; a new empty one by
+        default). ``listening``: whether anyone reads events; per-route events are not even
+        built when nobody does (a full table is a million of them). ``applying``: route changes
+        are still being applied (the initial transfer waits for them)."""
         self.neighbor = neighbor
         self.config = config
         self.address = neighbor.ip
         self.rib_in = AdjRibIn()
-        self.rib_out = AdjRibOut()
-        self.desired: RouteTable = {}
+        self.store = store if store is not None else RouteStore(Templates())
+        self.out: AdjRibOut | None = None
         self._emit = emit
+        self._listening = listening or (lambda: True)
+        self._applying = applying or (lambda: False)
         self._restarting = restarting
         self._loop: asyncio.AbstractEventLoop | None = None
         self._primary: _Connection | None = None
         self._conns: list[_Connection] = []
         self._established: _Connection | None = None
-        self._dirty: set[tuple[Family, Prefix]] = set()
-        self._flush_scheduled = False
+        self._pump_scheduled = False
         self._stale_timer: asyncio.TimerHandle | None = None
-        self._paths: dict[tuple[Family, Prefix], set[Prefix]] = {}
         self._enabled = False
         self.held: str | None = None  # why no session may start now (BFD strict mode)
         self.last_error = ""
@@ -206,6 +225,16 @@ class Peer:
         states = [c.session.state for c in self._conns]
         order = list(State)
         return max(states, key=order.index, default=State.IDLE)
+
+    @property
+    def desired(self) -> DesiredView:
+        """What this neighbor should be sent: ``(family, prefix) -> Route`` (a view)."""
+        return DesiredView(self.store)
+
+    @property
+    def rib_out(self) -> AdjRibOut | tuple[()]:
+        """The established session's Adj-RIB-Out; ``len()`` counts the routes sent."""
+        return self.out if self.out is not None else ()
 
     @property
     def negotiated(self) -> Negotiated | None:
@@ -488,13 +517,12 @@ class Peer:
                 or family not in negotiated.families
             ):
                 self._sweep(family)
-        self._send_all(negotiated)
+        self._start_sending(conn, negotiated)
 
     def _session_down(self, conn: _Connection, down: SessionDown) -> None:
         if conn is self._established:
             self._established = None
-        self.rib_out.clear()
-        self._dirty.clear()
+            self.out = None
         neg = down.negotiated
         self._emit(PeerDown(self.address, down.reason, down.graceful))
         if down.graceful and neg is not None and neg.peer_restart is not None:
@@ -508,10 +536,12 @@ class Peer:
             self._stale_timer = self._loop.call_later(
                 max(1, neg.peer_restart.restart_time), self._restart_time_expired
             )
-        else:
+        elif self._listening():
             for family, prefixes in self.rib_in.clear().items():
                 for p in prefixes:
                     self._emit(RouteWithdrawn(self.address, family, p))
+        else:
+            self.rib_in.clear()
 
     def _restart_time_expired(self) -> None:
         self._stale_timer = None
@@ -524,9 +554,7 @@ class Peer:
             self._emit(RouteWithdrawn(self.address, family, p))
 
     def _sweep_all(self, family: Family) -> None:
-        self.rib_in.stale.pop(family, None)
-        for p in list(self.rib_in.routes.get(family, {})):
-            self.rib_in.remove(family, p)
+        for p in self.rib_in.remove_family(family):
             self._emit(RouteWithdrawn(self.address, family, p))
 
     # --- receiving routes -------------------------------------------------------------------------
@@ -538,8 +566,12 @@ class Peer:
             self._sweep(eor)
             self._emit(EndOfRib(self.address, eor))
             return
+        rib = self.rib_in
+        listening = self._listening()
         for family, item in update.withdrawals():
-            if isinstance(item, Prefix) and self.rib_in.remove(family, item):
+            removed = isinstance(item, Prefix) and rib.remove_key(family, prefix_key(item))
+            if removed and listening:
+                assert isinstance(item, Prefix)
                 self._emit(RouteWithdrawn(self.address, family, item))
         attrs = update.path_attributes()
         neg = conn.session.negotiated
@@ -557,15 +589,17 @@ class Peer:
         # RFC 4271 9.1.2: a route whose AS path already holds our AS is a loop (FRR sends our
         # own routes back to us); like a malformed one, it replaces whatever we had
         drop = ev.treat_as_withdraw or self._is_loop(attrs)
-        stored = attrs if mp is None else (*attrs, mp)
+        stored = rib.intern(attrs if mp is None else (*attrs, mp))
         for family, prefixes, next_hops in batches:
-            for prefix in prefixes:
-                if drop:
-                    if self.rib_in.remove(family, prefix):
+            if drop:
+                for prefix in prefixes:
+                    if rib.remove_key(family, prefix_key(prefix)) and listening:
                         self._emit(RouteWithdrawn(self.address, family, prefix))
-                    continue
-                self.rib_in.add(family, prefix, stored)
-                self._emit(RouteReceived(self.address, family, prefix, next_hops, attrs))
+                continue
+            rib.add_keys(family, [prefix_key(p) for p in prefixes], stored)
+            if listening:
+                for prefix in prefixes:
+                    self._emit(RouteReceived(self.address, family, prefix, next_hops, attrs))
         limit = self.config.max_prefixes
         if limit is not None:
             for family in {f for f, _ in update.announced()}:
@@ -620,107 +654,79 @@ class Peer:
             asn4=bool(neg is None or neg.asn4),
         )
 
-    def set_routes(self, changes: Iterable[tuple[tuple[Family, Prefix], Route | None]]) -> None:
-        """Apply changes to the desired set (None withdraws) and schedule sending the diff."""
-        for key, route in changes:
-            family, prefix = key
-            if prefix.path_id is not None:
-                # index the paths of one prefix, for peers that cannot take several
-                paths = self._paths.setdefault((family, prefix.with_path_id(None)), set())
-                if route is None:
-                    paths.discard(prefix)
-                else:
-                    paths.add(prefix)
-            if route is None:
-                self.desired.pop(key, None)
-            else:
-                self.desired[key] = route
-            self._dirty.add(key)
-        self._schedule_flush()
+    def routes_changed(self, family: Family, keys: Iterable[int]) -> None:
+        """The store changed for these prefix keys: send them (when a session is up)."""
+        out = self.out
+        if out is not None:
+            out.changed_many(family, keys)
+            self.schedule_pump()
 
-    def _single_path(self, family: Family, base: Prefix) -> Route | None:
-        """Toward a peer without ADD-PATH send: one route per prefix, the one with the lowest
-        path id (a route given without a path id wins)."""
-        route = self.desired.get((family, base))
-        if route is not None:
-            return route
-        paths = self._paths.get((family, base))
-        if not paths:
-            return None
-        return self.desired.get((family, min(paths, key=lambda p: p.path_id or 0)))
+    def templates_collected(self) -> None:
+        if self.out is not None:
+            self.out.forget_templates()
 
-    def _schedule_flush(self) -> None:
-        if not self._flush_scheduled and self._established is not None and self._loop is not None:
-            self._flush_scheduled = True
-            self._loop.call_soon(self._flush)
-
-    def _flush(self) -> None:
-        self._flush_scheduled = False
+    @property
+    def sending(self) -> bool:
+        """UPDATEs still to generate or in the transport's buffer."""
         conn = self._established
-        if conn is None or conn.session.negotiated is None:
-            return
-        neg = conn.session.negotiated
-        ectx = self._export_context(conn)
-        announce: dict[Family, list[tuple[Prefix, tuple[object, ...]]]] = {}
-        withdraw: dict[Family, list[Prefix]] = {}
-        for family, prefix in self._dirty:
-            if family not in neg.families:
-                continue
-            if family in neg.add_path_send:
-                route = self.desired.get((family, prefix))
-            else:
-                prefix = prefix.with_path_id(None) if prefix.path_id is not None else prefix
-                route = self._single_path(family, prefix)
-            key = None
-            if route is not None:
-                try:
-                    key = export_attributes(route, ectx)
-                except ExportError as e:
-                    self._emit(PeerError(self.address, str(e)))
-            if key is None:
-                if self.rib_out.remove(family, prefix):
-                    withdraw.setdefault(family, []).append(prefix)
-            elif self.rib_out.set(family, prefix, key):
-                announce.setdefault(family, []).append((prefix, key))
-        self._dirty.clear()
-        for family in set(announce) | set(withdraw):
-            self._send_packed(conn, family, announce.get(family, []), withdraw.get(family, []))
+        if conn is None or self.out is None:
+            return False
+        t = conn.transport
+        return self.out.pending or (t is not None and t.get_write_buffer_size() > 0)
 
-    def _send_packed(
-        self,
-        conn: _Connection,
-        family: Family,
-        announce: list[tuple[Prefix, tuple[object, ...]]],
-        withdraw: list[Prefix],
-    ) -> None:
-        neg = conn.session.negotiated
-        assert neg is not None
-        for data, count in pack_updates(family, announce, withdraw, neg.tx_context):  # type: ignore[arg-type]
-            self.feed(conn, SendEncoded(data, count))
-
-    def _send_all(self, neg: Negotiated) -> None:
+    def _start_sending(self, conn: _Connection, neg: Negotiated) -> None:
         """Initial transfer after the session comes up: everything, then End-of-RIB."""
-        conn = self._established
-        assert conn is not None
-        self.rib_out.clear()
-        self._dirty = set(self.desired)
-        self._flush()
-        for family in sorted(neg.families):
-            self.feed(conn, SendMessage(Update.end_of_rib_marker(family)))
+        self.out = AdjRibOut(
+            lambda: self.store,
+            neg.tx_context,
+            neg.families,
+            neg.add_path_send,
+            self._export_context(conn),
+            lambda reason: self._emit(PeerError(self.address, reason)),
+        )
+        self.out.start_initial()
+        self._pump()
+
+    def schedule_pump(self) -> None:
+        if not self._pump_scheduled and self._loop is not None and self.out is not None:
+            self._pump_scheduled = True
+            self._loop.call_soon(self._pump)
+
+    def _pump(self) -> None:
+        """Generate UPDATEs while the connection takes them, a few milliseconds at a time:
+        stops when the transport's buffer passes the high-water mark (``resume_writing``
+        calls it again) and yields to the event loop between slices, so keepalives and other
+        peers keep flowing during a full-table transfer."""
+        self._pump_scheduled = False
+        conn, out, loop = self._established, self.out, self._loop
+        if conn is None or out is None or loop is None:
+            return
+        deadline = loop.time() + SLICE_S
+        while conn.transport is not None and not conn.paused:
+            items = out.produce(CHUNK_BYTES, deadline, loop.time, self._applying())
+            if not items:
+                if out.pending and out.initial_started:  # slice ended inside a message
+                    self.schedule_pump()
+                return
+            for item in items:
+                if isinstance(item, Message):
+                    self.feed(conn, SendMessage(item))
+                else:
+                    self.feed(conn, SendEncoded(*item))
+            if conn is not self._established:
+                return
+            if loop.time() >= deadline:
+                self.schedule_pump()
+                return
 
     def _resend(self, family: Family) -> None:
         """Route refresh: send the whole Adj-RIB-Out of ``family`` again (RFC 2918), framed by
         Begin/End-of-RIB-refresh when enhanced route refresh is on (RFC 7313)."""
         conn = self._established
-        if conn is None or conn.session.negotiated is None:
+        if conn is None or conn.session.negotiated is None or self.out is None:
             return
-        neg = conn.session.negotiated
-        if neg.enhanced_route_refresh:
-            self.feed(conn, SendMessage(RouteRefresh(family.afi, family.safi, REFRESH_BORR)))
-        items = list(self.rib_out.items(family))
-        self._send_packed(conn, family, items, [])  # type: ignore[arg-type]
-        if neg.enhanced_route_refresh:
-            self.feed(conn, SendMessage(RouteRefresh(family.afi, family.safi, REFRESH_EORR)))
+        self.out.start_refresh(family, conn.session.negotiated.enhanced_route_refresh)
+        self.schedule_pump()
 
     def request_refresh(self, family: Family) -> bool:
         conn = self._established

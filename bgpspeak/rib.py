@@ -1,115 +1,74 @@
 """Adj-RIB-Out and Adj-RIB-In of one peer, and the packing of routes into UPDATE messages.
 
-The Adj-RIB-Out stores, per family, prefix -> (attributes, next hops); attribute tuples are
-interned so routes that share attributes share one object. Changes are diffs: announcing the
-same route twice sends nothing, and a replace sends only what differs. Packing groups prefixes
-by attribute set and fills each UPDATE up to the negotiated maximum size.
+Sending side: the routes themselves live in a :class:`~bgpspeak.route_store.RouteStore` (shared
+between peers). :class:`AdjRibOut` is one session's view of it: which prefixes changed since
+they were sent (a set of int keys per family), the exported attributes of each route template
+encoded once for this session, and the :class:`UpdatePacker` that turns prefixes into UPDATEs.
+UPDATEs are produced on demand in bounded chunks (:meth:`AdjRibOut.produce`), so the peer
+driver generates only as much as the TCP connection takes.
+
+Receiving side: :class:`AdjRibIn` stores ``prefix key -> attributes`` per family, with
+identical attribute tuples interned, so a received route costs one dict slot and one int.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
 
-from .wire.attribute import EXTENDED_LENGTH, OPTIONAL, PathAttribute
+from .route_store import (
+    RouteStore,
+    base_key,
+    has_path_id,
+    key_prefix,
+    prefix_key,
+)
+from .routes import ExportContext, ExportError, export_attributes
+from .wire.attribute import PathAttribute
 from .wire.family import IPV4_UNICAST, Context, Family
-from .wire.message import MARKER
-from .wire.mpnlri import MpReachNlri, MpUnreachNlri
-from .wire.prefix import Prefix, encode_prefixes, prefix_length_on_wire
+from .wire.message import MARKER, Message
+from .wire.prefix import Prefix
+from .wire.simple_messages import REFRESH_BORR, REFRESH_EORR, RouteRefresh
+from .wire.update import Update
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 RouteKey = tuple[tuple[PathAttribute, ...], tuple[IPAddress, ...]]
 
 HEADER = 19
 UPDATE_FIXED = 4  # withdrawn length + attribute length
+_MP_HEAD = 4  # flags, type, extended (2-octet) length
 
 
-class AdjRibOut:
-    """What we announce to one peer, as the peer should see it."""
-
-    def __init__(self) -> None:
-        self._routes: dict[Family, dict[Prefix, RouteKey]] = {}
-        self._intern: dict[RouteKey, RouteKey] = {}
-
-    def __len__(self) -> int:
-        return sum(len(t) for t in self._routes.values())
-
-    def families(self) -> list[Family]:
-        return list(self._routes)
-
-    def get(self, family: Family, prefix: Prefix) -> RouteKey | None:
-        return self._routes.get(family, {}).get(prefix)
-
-    def items(self, family: Family) -> Iterator[tuple[Prefix, RouteKey]]:
-        yield from self._routes.get(family, {}).items()
-
-    def set(self, family: Family, prefix: Prefix, key: RouteKey) -> bool:
-        """Record a route; True when it changed what the peer must see."""
-        key = self._intern.setdefault(key, key)
-        table = self._routes.setdefault(family, {})
-        if table.get(prefix) is key:
-            return False
-        table[prefix] = key
-        return True
-
-    def remove(self, family: Family, prefix: Prefix) -> bool:
-        table = self._routes.get(family)
-        if table is None or prefix not in table:
-            return False
-        del table[prefix]
-        return True
-
-    def clear(self) -> None:
-        self._routes.clear()
-        self._intern.clear()
+# --- prefix encoding ----------------------------------------------------------------------------
 
 
-@dataclass
-class Change:
-    """Pending changes for one family: routes to (re)announce and prefixes to withdraw."""
+def _encoder(afi: int, add_path: bool) -> Callable[[int], bytes]:
+    """Key (see :func:`~bgpspeak.route_store.prefix_key`) -> NLRI bytes, one table lookup."""
+    width = 32 if afi == 1 else 128
+    steps = []
+    for length in range(width + 1):
+        nb = (length + 7) >> 3
+        steps.append((8 + width - 8 * nb, (1 << (8 * nb)) - 1, length << (8 * nb), nb + 1))
+    table = tuple(steps)
 
-    announce: dict[Prefix, RouteKey]
-    withdraw: set[Prefix]
+    if not add_path:
 
+        def enc(k: int) -> bytes:
+            sh, mask, top, n = table[k & 0xFF]
+            return (((k >> sh) & mask) | top).to_bytes(n, "big")
 
-def pack_updates(
-    family: Family,
-    announce: Iterable[tuple[Prefix, RouteKey]],
-    withdraw: Iterable[Prefix],
-    ctx: Context,
-) -> list[tuple[bytes, int]]:
-    """Encode changes of one family into as few UPDATEs as the maximum message size allows.
+        return enc
 
-    Returns (encoded messages, number of UPDATEs) chunks. Withdrawals come first so a prefix
-    that moves between attribute sets is never briefly missing.
-    """
-    max_len = ctx.max_message_length
-    add_path = family in ctx.add_path
-    out: list[tuple[bytes, int]] = []
-    wd = list(withdraw)
-    if wd:
-        out += _pack_withdrawals(family, wd, ctx, max_len, add_path)
-    groups: dict[RouteKey, list[Prefix]] = {}
-    for prefix, key in announce:
-        groups.setdefault(key, []).append(prefix)
-    for (attrs, next_hops), prefixes in groups.items():
-        out += _pack_announcements(family, attrs, next_hops, prefixes, ctx, max_len, add_path)
-    return out
+    def enc_ap(k: int) -> bytes:
+        sh, mask, top, n = table[k & 0xFF]
+        pid = k >> 136
+        return ((pid - 1) if pid else 0).to_bytes(4, "big") + (((k >> sh) & mask) | top).to_bytes(
+            n, "big"
+        )
 
-
-def _chunks(prefixes: list[Prefix], budget: int, add_path: bool) -> Iterator[list[Prefix]]:
-    chunk: list[Prefix] = []
-    used = 0
-    for p in prefixes:
-        size = prefix_length_on_wire(p, add_path)
-        if chunk and used + size > budget:
-            yield chunk
-            chunk, used = [], 0
-        chunk.append(p)
-        used += size
-    if chunk:
-        yield chunk
+    return enc_ap
 
 
 def _message(withdrawn: bytes, attributes: bytes, nlri: bytes) -> bytes:
@@ -128,97 +87,471 @@ def _message(withdrawn: bytes, attributes: bytes, nlri: bytes) -> bytes:
     )
 
 
-def _pack_withdrawals(
-    family: Family, prefixes: list[Prefix], ctx: Context, max_len: int, add_path: bool
-) -> list[tuple[bytes, int]]:
-    msgs = []
-    if family == IPV4_UNICAST:
-        budget = max_len - HEADER - UPDATE_FIXED
-        for chunk in _chunks(prefixes, budget, add_path):
-            msgs.append(_message(encode_prefixes(chunk, add_path), b"", b""))
-    else:
-        budget = max_len - HEADER - UPDATE_FIXED - 4 - 3  # attribute header (extended) + AFI/SAFI
-        for chunk in _chunks(prefixes, budget, add_path):
-            attr = MpUnreachNlri(family.afi, family.safi, tuple(chunk), OPTIONAL | EXTENDED_LENGTH)
-            msgs.append(_message(b"", attr.encode(ctx), b""))
-    return [(b"".join(msgs), len(msgs))] if msgs else []
+class Group:
+    """One set of exported attributes: its encoded bytes and how many NLRI octets fit beside
+    them in one UPDATE. Compared by identity (interned per session)."""
+
+    __slots__ = ("attrs", "budget", "in_nlri_field", "nh_raw", "pieces", "used")
+
+    def __init__(self, attrs: bytes, nh_raw: bytes, in_nlri_field: bool, budget: int) -> None:
+        self.attrs = attrs
+        self.nh_raw = nh_raw
+        self.in_nlri_field = in_nlri_field
+        self.budget = budget
+        self.pieces: list[bytes] = []
+        self.used = 0
 
 
-def _pack_announcements(
-    family: Family,
-    attrs: tuple[PathAttribute, ...],
-    next_hops: tuple[IPAddress, ...],
-    prefixes: list[Prefix],
-    ctx: Context,
-    max_len: int,
-    add_path: bool,
-) -> list[tuple[bytes, int]]:
-    """The attributes are encoded once per group, then each UPDATE is put together from bytes.
-    MP_REACH_NLRI goes first in the attribute list (RFC 7606 section 5.1), so a receiver finds
-    the NLRI even if a later attribute is malformed."""
-    encoded_attrs = b"".join(a.encode(ctx) for a in attrs)
-    nh_raw = b"".join(a.packed for a in next_hops)
-    in_nlri_field = family == IPV4_UNICAST and len(nh_raw) == 4
-    msgs: list[bytes] = []
-    if in_nlri_field:
-        budget = max_len - HEADER - UPDATE_FIXED - len(encoded_attrs)
-    else:
-        # MP_REACH: extended-length attribute header, AFI/SAFI, next hop, reserved octet
-        budget = max_len - HEADER - UPDATE_FIXED - len(encoded_attrs) - 4 - 5 - len(nh_raw)
-    if budget <= 0:
-        raise ValueError(f"attributes of {len(encoded_attrs)} octets leave no room for NLRI")
-    for chunk in _chunks(prefixes, budget, add_path):
-        if in_nlri_field:
-            msgs.append(_message(b"", encoded_attrs, encode_prefixes(chunk, add_path)))
+class UpdatePacker:
+    """Packs prefixes of one family into UPDATEs, one open message per attribute set (and one
+    for withdrawals); a message is closed when the next prefix would not fit the negotiated
+    maximum size. MP_REACH_NLRI goes first in the attribute list (RFC 7606 section 5.1), so a
+    receiver finds the NLRI even if a later attribute is malformed."""
+
+    def __init__(self, family: Family, ctx: Context) -> None:
+        self.family = family
+        self.ctx = ctx
+        self.max_len = ctx.max_message_length
+        self.add_path = family in ctx.add_path
+        self.encode = _encoder(family.afi, self.add_path)
+        self._mp = family != IPV4_UNICAST
+        self._fam = family.afi.to_bytes(2, "big") + bytes((family.safi,))
+        budget = self.max_len - HEADER - UPDATE_FIXED - (_MP_HEAD + 3 if self._mp else 0)
+        self._wd = Group(b"", b"", False, budget)
+        self._open: dict[Group, None] = {}
+        self._groups: dict[tuple[bytes, bytes], Group] = {}
+        self.out: list[bytes] = []
+        self.count = 0
+        self.out_bytes = 0
+
+    def group(self, attrs: tuple[PathAttribute, ...], next_hops: tuple[IPAddress, ...]) -> Group:
+        """The (interned) group of an exported attribute set; ValueError if the attributes
+        leave no room for NLRI."""
+        encoded = b"".join(a.encode(self.ctx) for a in attrs)
+        nh_raw = b"".join(a.packed for a in next_hops)
+        g = self._groups.get((encoded, nh_raw))
+        if g is not None:
+            return g
+        in_nlri_field = self.family == IPV4_UNICAST and len(nh_raw) == 4
+        budget = self.max_len - HEADER - UPDATE_FIXED - len(encoded)
+        if not in_nlri_field:
+            budget -= _MP_HEAD + 5 + len(nh_raw)  # AFI/SAFI, next hop length, reserved
+        if budget < (21 if self.add_path else 17):
+            raise ValueError(f"attributes of {len(encoded)} octets leave no room for NLRI")
+        g = self._groups[(encoded, nh_raw)] = Group(encoded, nh_raw, in_nlri_field, budget)
+        return g
+
+    def announce(self, g: Group, key: int) -> None:
+        piece = self.encode(key)
+        if g.used + len(piece) > g.budget:
+            self._close(g)
+        if not g.pieces:
+            self._open[g] = None
+        g.pieces.append(piece)
+        g.used += len(piece)
+
+    def withdraw(self, key: int) -> None:
+        self.announce(self._wd, key)
+
+    def flush(self) -> None:
+        """Close every open message (withdrawals first)."""
+        if self._wd.pieces:
+            self._close(self._wd)
+        for g in list(self._open):
+            self._close(g)
+
+    def take(self) -> tuple[bytes, int]:
+        data, n = b"".join(self.out), self.count
+        self.out, self.count, self.out_bytes = [], 0, 0
+        return data, n
+
+    def _close(self, g: Group) -> None:
+        nlri = b"".join(g.pieces)
+        g.pieces = []
+        g.used = 0
+        self._open.pop(g, None)
+        if not nlri:
+            return
+        if g is self._wd:
+            if self._mp:
+                attr = b"\x90\x0f" + (3 + len(nlri)).to_bytes(2, "big") + self._fam + nlri
+                msg = _message(b"", attr, b"")
+            else:
+                msg = _message(nlri, b"", b"")
+        elif g.in_nlri_field:
+            msg = _message(b"", g.attrs, nlri)
         else:
-            mp = MpReachNlri(
-                family.afi, family.safi, nh_raw, tuple(chunk), 0, OPTIONAL | EXTENDED_LENGTH
-            )
-            msgs.append(_message(b"", mp.encode(ctx) + encoded_attrs, b""))
-    return [(b"".join(msgs), len(msgs))] if msgs else []
+            value = self._fam + bytes((len(g.nh_raw),)) + g.nh_raw + b"\x00" + nlri
+            mp = b"\x90\x0e" + len(value).to_bytes(2, "big") + value
+            msg = _message(b"", mp + g.attrs, b"")
+        self.out.append(msg)
+        self.count += 1
+        self.out_bytes += len(msg)
+
+
+def pack_updates(
+    family: Family,
+    announce: Iterable[tuple[Prefix, RouteKey]],
+    withdraw: Iterable[Prefix],
+    ctx: Context,
+) -> list[tuple[bytes, int]]:
+    """Encode changes of one family into as few UPDATEs as the maximum message size allows:
+    (encoded messages, number of UPDATEs) chunks, withdrawals first."""
+    packer = UpdatePacker(family, ctx)
+    for p in withdraw:
+        packer.withdraw(prefix_key(p))
+    packer.flush()
+    groups: dict[RouteKey, Group] = {}
+    for p, key in announce:
+        g = groups.get(key)
+        if g is None:
+            g = groups[key] = packer.group(*key)
+        packer.announce(g, prefix_key(p))
+    packer.flush()
+    return [packer.take()] if packer.count else []
+
+
+# --- Adj-RIB-Out --------------------------------------------------------------------------------
+
+Produced = tuple[bytes, int] | Message
+
+
+class _Pass:
+    """One sweep over a set of keys: the whole table of some families (initial transfer, route
+    refresh; the keys are listed when the pass begins) or the keys changed since the last pass.
+    Keys changed during a pass go to the next one, so for any prefix the last UPDATE sent
+    carries its latest state."""
+
+    def __init__(
+        self,
+        keys: Iterator[tuple[Family, int]] | list[Family],
+        before: list[Message],
+        after: list[Message],
+        initial: bool,
+    ) -> None:
+        self.source = keys
+        self.keys: Iterator[tuple[Family, int]] = iter(())
+        self.before = before
+        self.after = after
+        self.initial = initial
+        self.seen: set[tuple[Family, int]] = set()  # prefixes of several paths, done once
+
+
+class AdjRibOut:
+    """What one established session has been sent and still has to be sent.
+
+    ``store()`` returns the peer's current :class:`RouteStore`; the routes are not copied
+    here. Changes are recorded as keys (:meth:`changed`); :meth:`produce` turns pending work
+    into encoded UPDATEs, a bounded amount per call, reading each route's current state.
+    """
+
+    CHUNK = 256  # keys between deadline checks
+
+    def __init__(
+        self,
+        store: Callable[[], RouteStore],
+        ctx: Context,
+        families: Iterable[Family],
+        add_path_send: Iterable[Family],
+        export: ExportContext,
+        on_error: Callable[[str], None],
+    ) -> None:
+        self._store = store
+        self.ctx = ctx
+        self.families = frozenset(families)
+        self.add_path_send = frozenset(add_path_send)
+        self.export = export
+        self._on_error = on_error
+        self._packers = {f: UpdatePacker(f, ctx) for f in self.families}
+        self._cache: dict[tuple[Family, int], Group | None] = {}
+        self._dirty: dict[Family, set[int]] = {}
+        self._passes: list[_Pass] = []
+        self._current: _Pass | None = None
+        self.advertised = 0
+        self.initial_started = False
+        self.initial_done = False
+
+    def __len__(self) -> int:
+        return self.advertised
+
+    # --- work in ----------------------------------------------------------------------------
+
+    def start_initial(self) -> None:
+        """Queue the initial transfer: every route, then End-of-RIB for every family."""
+        families = sorted(self.families)
+        after: list[Message] = [Update.end_of_rib_marker(f) for f in families]
+        self._passes.append(_Pass(families, [], after, True))
+
+    def start_refresh(self, family: Family, enhanced: bool) -> None:
+        """Route refresh (RFC 2918): the whole family again, framed by Begin/End-of-RIB-refresh
+        with enhanced route refresh (RFC 7313)."""
+        if family not in self.families:
+            return
+        fa = (family.afi, family.safi)
+        before: list[Message] = [RouteRefresh(*fa, REFRESH_BORR)] if enhanced else []
+        after: list[Message] = [RouteRefresh(*fa, REFRESH_EORR)] if enhanced else []
+        self._passes.append(_Pass([family], before, after, False))
+
+    def changed(self, family: Family, key: int) -> None:
+        if family in self.families and self.initial_started:
+            d = self._dirty.get(family)
+            if d is None:
+                d = self._dirty[family] = set()
+            d.add(key)
+
+    def changed_many(self, family: Family, keys: Iterable[int]) -> None:
+        # before the initial transfer begins, its listing of the table will hold the change
+        if family in self.families and self.initial_started:
+            d = self._dirty.get(family)
+            if d is None:
+                d = self._dirty[family] = set()
+            d.update(keys)
+
+    def forget_templates(self) -> None:
+        """Drop cached exports (templates were collected)."""
+        self._cache.clear()
+
+    @property
+    def pending(self) -> bool:
+        return bool(self._current or self._passes or any(self._dirty.values()))
+
+    def _snapshot(self, families: Iterable[Family]) -> Iterator[tuple[Family, int]]:
+        store = self._store()
+        # the key lists are copied now (a C-speed copy) so changes during the pass are safe
+        parts = [
+            zip(itertools.repeat(f), list(store.tables.get(f, {})), strict=False) for f in families
+        ]
+        return itertools.chain.from_iterable(parts)
+
+    def _next_pass(self) -> _Pass | None:
+        if self._passes:
+            p = self._passes.pop(0)
+            if isinstance(p.source, list):
+                p.keys = self._snapshot(p.source)
+            else:
+                p.keys = p.source
+            if p.initial:
+                self.initial_started = True
+            return p
+        if any(self._dirty.values()):
+            dirty, self._dirty = self._dirty, {}
+            parts = [zip(itertools.repeat(f), keys, strict=False) for f, keys in dirty.items()]
+            p = _Pass(itertools.chain.from_iterable(parts), [], [], False)
+            p.keys = p.source  # type: ignore[assignment]
+            return p
+        return None
+
+    # --- work out ---------------------------------------------------------------------------
+
+    def produce(
+        self, max_bytes: int, deadline: float, clock: Callable[[], float], hold: bool = False
+    ) -> list[Any]:
+        """Encoded UPDATEs (``(bytes, count)``) and messages to send, about ``max_bytes`` of
+        them or whatever is ready when ``clock()`` passes ``deadline``; empty when idle.
+        ``hold``: route changes are still being applied, so the initial transfer waits (its
+        End-of-RIB must follow every route announced before the session came up)."""
+        out: list[Produced] = []
+        if hold and not self.initial_started:
+            return out
+        size = 0
+        while size < max_bytes:
+            p = self._current
+            if p is None:
+                p = self._current = self._next_pass()
+                if p is None:
+                    break
+                out.extend(p.before)
+            done = self._step(p)
+            for packer in self._packers.values():
+                if packer.count:
+                    size += packer.out_bytes
+                    out.append(packer.take())
+            if done:
+                for packer in self._packers.values():
+                    packer.flush()
+                    if packer.count:
+                        out.append(packer.take())
+                out.extend(p.after)
+                self._current = None
+                if p.initial:
+                    self.initial_done = True
+                if p.initial or not self.pending:
+                    self._recount()
+            if clock() >= deadline:
+                break
+        return out
+
+    def _recount(self) -> None:
+        store = self._store()
+        n = 0
+        for f in self.families:
+            t = store.tables.get(f)
+            if t:
+                n += len(t)
+                if f not in self.add_path_send:
+                    n -= sum(len(v) for (pf, b), v in store.paths.items() if pf == f) - sum(
+                        1 for (pf, b) in store.paths if pf == f and b not in t
+                    )
+        self.advertised = n
+
+    def _step(self, p: _Pass) -> bool:
+        """Pack up to CHUNK keys of the pass; True when the pass is finished."""
+        store = self._store()
+        cache = self._cache
+        n = 0
+        for family, key in p.keys:
+            packer = self._packers[family]
+            if family in self.add_path_send:
+                wire_key = key
+                tid = store.get(family, key)
+            else:
+                wire_key = base_key(key) if has_path_id(key) else key
+                if wire_key != key or (family, wire_key) in store.paths:
+                    if (family, wire_key) in p.seen:
+                        continue
+                    p.seen.add((family, wire_key))
+                tid = store.single_path(family, wire_key)
+            if tid is None:
+                packer.withdraw(wire_key)
+            else:
+                ck = (family, tid)
+                g = cache.get(ck, False)
+                if g is False:
+                    g = cache[ck] = self._export(store, family, tid, wire_key)
+                if g is None:
+                    packer.withdraw(wire_key)
+                else:
+                    assert isinstance(g, Group)
+                    packer.announce(g, wire_key)
+            if p.initial:
+                self.advertised += 1
+            n += 1
+            if n >= self.CHUNK:
+                return False
+        return True
+
+    def _export(self, store: RouteStore, family: Family, tid: int, key: int) -> Group | None:
+        route = store.templates.template(tid)
+        try:
+            attrs, next_hops = export_attributes(route, self.export)
+            return self._packers[family].group(attrs, next_hops)
+        except (ExportError, ValueError) as e:
+            prefix = key_prefix(family.afi, key)
+            msg = str(e).split(": ", 1)[-1]
+            self._on_error(f"{prefix}: {msg}")
+            return None
+
+
+# --- Adj-RIB-In ---------------------------------------------------------------------------------
+
+Attrs = tuple[PathAttribute, ...]
+
+
+class _FamilyView(Mapping[Prefix, Attrs]):
+    """``Prefix -> attributes`` over one family's compact table."""
+
+    def __init__(self, afi: int, table: dict[int, Attrs]) -> None:
+        self._afi = afi
+        self._t = table
+
+    def __len__(self) -> int:
+        return len(self._t)
+
+    def __iter__(self) -> Iterator[Prefix]:
+        afi = self._afi
+        return (key_prefix(afi, k) for k in list(self._t))
+
+    def __getitem__(self, p: Prefix) -> Attrs:
+        if not isinstance(p, Prefix):
+            raise KeyError(p)
+        return self._t[prefix_key(p)]
+
+    def __contains__(self, p: object) -> bool:
+        return isinstance(p, Prefix) and prefix_key(p) in self._t
+
+
+class _RoutesView(Mapping[Family, _FamilyView]):
+    def __init__(self, tables: dict[Family, dict[int, Attrs]]) -> None:
+        self._tables = tables
+
+    def __len__(self) -> int:
+        return len(self._tables)
+
+    def __iter__(self) -> Iterator[Family]:
+        return iter(list(self._tables))
+
+    def __getitem__(self, f: Family) -> _FamilyView:
+        return _FamilyView(f.afi, self._tables[f])
 
 
 class AdjRibIn:
     """Routes received from one peer, with graceful-restart stale marking.
 
-    Stored per family as prefix -> attributes (the UPDATE's attributes, MP_REACH included for
-    the next hop); a route whose family the session did not negotiate is still kept so nothing
-    is silently lost, but counted for the max-prefix limit like any other.
+    Stored per family as prefix key -> attributes (the UPDATE's attributes, MP_REACH included
+    for the next hop), each distinct attribute tuple kept once. A route whose family the session
+    did not negotiate is still kept so nothing is silently lost, but counted for the max-prefix
+    limit like any other. ``routes`` is a read-only ``{family: {Prefix: attributes}}`` view.
     """
 
     def __init__(self) -> None:
-        self.routes: dict[Family, dict[Prefix, tuple[PathAttribute, ...]]] = {}
-        self.stale: dict[Family, set[Prefix]] = {}
+        self.tables: dict[Family, dict[int, Attrs]] = {}
+        self.stale: dict[Family, set[int]] = {}
+        self._attrs: dict[Attrs, Attrs] = {}
+
+    @property
+    def routes(self) -> _RoutesView:
+        return _RoutesView(self.tables)
 
     def __len__(self) -> int:
-        return sum(len(t) for t in self.routes.values())
+        return sum(len(t) for t in self.tables.values())
 
     def count(self, family: Family) -> int:
-        return len(self.routes.get(family, {}))
+        return len(self.tables.get(family, {}))
 
-    def add(self, family: Family, prefix: Prefix, attrs: tuple[PathAttribute, ...]) -> bool:
-        table = self.routes.setdefault(family, {})
+    def intern(self, attrs: Attrs) -> Attrs:
+        """One shared tuple per distinct attribute set (bounded: reset when it grows past the
+        number of routes, which only happens when attributes churn)."""
+        a = self._attrs.get(attrs)
+        if a is None:
+            if len(self._attrs) > 1024 and len(self._attrs) > len(self):
+                self._attrs.clear()
+            a = self._attrs[attrs] = attrs
+        return a
+
+    def add(self, family: Family, prefix: Prefix, attrs: Attrs) -> bool:
+        return self.add_keys(family, (prefix_key(prefix),), self.intern(attrs)) == 1
+
+    def add_keys(self, family: Family, keys: Iterable[int], attrs: Attrs) -> int:
+        """Store routes by key (attributes already interned); returns how many were new."""
+        table = self.tables.get(family)
+        if table is None:
+            table = self.tables[family] = {}
+        before = len(table)
         stale = self.stale.get(family)
         if stale:
-            stale.discard(prefix)
-        new = prefix not in table
-        table[prefix] = attrs
-        return new
+            for k in keys:
+                stale.discard(k)
+                table[k] = attrs
+        else:
+            table.update(dict.fromkeys(keys, attrs))
+        return len(table) - before
 
     def remove(self, family: Family, prefix: Prefix) -> bool:
-        table = self.routes.get(family)
+        return self.remove_key(family, prefix_key(prefix))
+
+    def remove_key(self, family: Family, key: int) -> bool:
+        table = self.tables.get(family)
         stale = self.stale.get(family)
         if stale:
-            stale.discard(prefix)
-        if table is None or prefix not in table:
+            stale.discard(key)
+        if table is None:
             return False
-        del table[prefix]
-        return True
+        return table.pop(key, None) is not None
 
     def mark_stale(self, families: Iterable[Family]) -> int:
         n = 0
         for f in families:
-            table = self.routes.get(f)
+            table = self.tables.get(f)
             if table:
                 self.stale[f] = set(table)
                 n += len(table)
@@ -226,14 +559,20 @@ class AdjRibIn:
 
     def sweep_stale(self, family: Family) -> list[Prefix]:
         """Remove the routes still stale in ``family`` (End-of-RIB or restart time passed)."""
-        gone = list(self.stale.pop(family, set()))
-        table = self.routes.get(family, {})
-        for p in gone:
-            table.pop(p, None)
-        return gone
+        gone = self.stale.pop(family, set())
+        table = self.tables.get(family, {})
+        for k in gone:
+            table.pop(k, None)
+        return [key_prefix(family.afi, k) for k in gone]
+
+    def remove_family(self, family: Family) -> list[Prefix]:
+        self.stale.pop(family, None)
+        table = self.tables.pop(family, {})
+        return [key_prefix(family.afi, k) for k in table]
 
     def clear(self) -> dict[Family, list[Prefix]]:
-        gone = {f: list(t) for f, t in self.routes.items() if t}
-        self.routes.clear()
+        gone = {f: [key_prefix(f.afi, k) for k in t] for f, t in self.tables.items() if t}
+        self.tables.clear()
         self.stale.clear()
+        self._attrs.clear()
         return gone

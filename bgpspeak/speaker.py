@@ -8,6 +8,11 @@
         ...
 
 Routes announced without ``neighbors=`` go to every neighbor, including ones added later.
+
+Route changes are applied in order, a few milliseconds at a time: a call with a handful of
+routes takes effect before it returns; a call with millions (a list or any iterable, consumed
+lazily) continues in the background without stalling the event loop (``await
+speaker.flush()`` waits until everything is applied and handed to the neighbors' sockets).
 """
 
 from __future__ import annotations
@@ -15,15 +20,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import itertools
 import logging
 import socket
-from collections.abc import Iterable, Sequence
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from .bfd import BfdService, BgpBfd, PeerHooks
 from .neighbor import Neighbor
 from .net.sockopts import send_with_max_ttl, set_md5
-from .peer import Peer, RouteTable, normalize
+from .peer import SLICE_S, Peer, normalize
+from .route_store import RouteStore, Templates, family_of, prefix_key
 from .routes import Route
 from .session import Session, State
 from .speaker_events import Event
@@ -127,7 +135,10 @@ class Speaker:
         self.hostname = hostname
         self.restarting = restarting
         self._peers: dict[IPAddress, Peer] = {}
-        self._global: RouteTable = {}
+        self._templates = Templates()
+        self._global = RouteStore(self._templates)
+        self._ops: deque[Iterator[None]] = deque()
+        self._ops_scheduled = False
         self._servers: list[asyncio.base_events.Server] = []
         self._queues: list[asyncio.Queue[Event]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -142,8 +153,15 @@ class Speaker:
         if addr in self._peers:
             raise ValueError(f"neighbor {addr} is already configured")
         config = neighbor.peer_config(self.local_as, self.router_id, self.hostname)
-        peer = Peer(neighbor, config, self._emit, restarting=self.restarting)
-        peer.set_routes(list(self._global.items()))
+        peer = Peer(
+            neighbor,
+            config,
+            self._emit,
+            restarting=self.restarting,
+            store=self._global,
+            listening=lambda: bool(self._queues),
+            applying=lambda: bool(self._ops),
+        )
         self._peers[addr] = peer
         if neighbor.bfd is not None:
             if self._bfd is None:
@@ -288,20 +306,17 @@ class Speaker:
 
     # --- routes ---------------------------------------------------------------------------------
 
-    def _targets(self, neighbors: Iterable[str | IPAddress] | None) -> list[Peer]:
+    def _targets(self, neighbors: Iterable[str | IPAddress] | None) -> list[Peer] | None:
         if neighbors is None:
-            return list(self._peers.values())
+            return None
         return [self.peer(n) for n in neighbors]
 
     def announce(
         self, routes: Route | Iterable[Route], *, neighbors: Iterable[str | IPAddress] | None = None
     ) -> None:
-        items = [routes] if isinstance(routes, Route) else list(routes)
-        changes = [((r.family, r.prefix), r) for r in items]
-        if neighbors is None:
-            self._global.update(changes)
-        for peer in self._targets(neighbors):
-            peer.set_routes(changes)
+        """Announce ``routes`` (replacing what was announced for the same prefixes)."""
+        items = (routes,) if isinstance(routes, Route) else routes
+        self._submit(self._set_op(items, self._targets(neighbors)))
 
     def withdraw(
         self,
@@ -309,31 +324,178 @@ class Speaker:
         *,
         neighbors: Iterable[str | IPAddress] | None = None,
     ) -> None:
-        items = [prefixes] if isinstance(prefixes, str | Prefix) else list(prefixes)
-        keys = []
-        for p in items:
-            prefix = p if isinstance(p, Prefix) else Prefix.parse(p)
-            family = Family(prefix.afi, 1)
-            keys.append(((family, prefix), None))
-        if neighbors is None:
-            for k, _ in keys:
-                self._global.pop(k, None)
-        for peer in self._targets(neighbors):
-            peer.set_routes(keys)
+        items = (prefixes,) if isinstance(prefixes, str | Prefix) else prefixes
+        self._submit(self._remove_op(items, self._targets(neighbors)))
 
     def replace(
         self, routes: Iterable[Route], *, neighbors: Iterable[str | IPAddress] | None = None
     ) -> None:
         """Make the announced set exactly ``routes``: only the difference is sent."""
-        new: RouteTable = {(r.family, r.prefix): r for r in routes}
-        for peer in self._targets(neighbors):
-            changes: list[tuple[tuple[Family, Prefix], Route | None]] = [
-                (k, None) for k in peer.desired if k not in new
-            ]
-            changes += [(k, r) for k, r in new.items() if peer.desired.get(k) != r]
-            peer.set_routes(changes)
-        if neighbors is None:
-            self._global = dict(new)
+        self._submit(self._replace_op(routes, self._targets(neighbors)))
+
+    @property
+    def busy(self) -> bool:
+        """Route changes not yet applied, or UPDATEs not yet handed to the sockets."""
+        return bool(self._ops) or any(p.sending for p in self._peers.values())
+
+    async def flush(self, timeout: float | None = None) -> None:
+        """Wait until every route change is applied and its UPDATEs are in the neighbors'
+        sockets (TimeoutError after ``timeout`` seconds)."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while self.busy:
+            if deadline is not None and loop.time() > deadline:
+                raise TimeoutError(f"route changes still pending after {timeout} s")
+            await asyncio.sleep(0.005)
+
+    # the operations: generators that apply a chunk of changes per step
+
+    _CHUNK = 256
+
+    def _stores(self, targets: list[Peer] | None) -> list[RouteStore]:
+        """The stores an operation changes: the shared one and every neighbor's own one for a
+        global change; for ``neighbors=``, theirs (copied from the shared one on first use)."""
+        if targets is None:
+            stores = {id(self._global): self._global}
+            peers = list(self._peers.values())
+        else:
+            stores = {}
+            peers = targets
+            for p in targets:
+                if p.store is self._global:
+                    p.store = self._global.copy()
+        for p in peers:
+            stores.setdefault(id(p.store), p.store)
+        return list(stores.values())
+
+    def _notify(self, store: RouteStore, changed: dict[Family, list[int]]) -> None:
+        users = [p for p in self._peers.values() if p.store is store]
+        for family, keys in changed.items():
+            if keys:
+                for p in users:
+                    p.routes_changed(family, keys)
+
+    def _set_op(self, routes: Iterable[Route], targets: list[Peer] | None) -> Iterator[None]:
+        stores = self._stores(targets)
+        intern = self._templates.intern
+        it = iter(routes)
+        while chunk := list(itertools.islice(it, self._CHUNK)):
+            keyed = [(family_of(r.prefix), prefix_key(r.prefix), intern(r)) for r in chunk]
+            for store in stores:
+                changed: dict[Family, list[int]] = {}
+                for family, k, tid in keyed:
+                    if store.put(family, k, tid):
+                        changed.setdefault(family, []).append(k)
+                self._notify(store, changed)
+            yield
+
+    def _remove_op(
+        self, prefixes: Iterable[str | Prefix], targets: list[Peer] | None
+    ) -> Iterator[None]:
+        stores = self._stores(targets)
+        it = iter(prefixes)
+        while chunk := list(itertools.islice(it, self._CHUNK)):
+            keyed = []
+            for p in chunk:
+                prefix = p if isinstance(p, Prefix) else Prefix.parse(p)
+                keyed.append((family_of(prefix), prefix_key(prefix)))
+            for store in stores:
+                changed: dict[Family, list[int]] = {}
+                for family, k in keyed:
+                    if store.remove(family, k):
+                        changed.setdefault(family, []).append(k)
+                self._notify(store, changed)
+            yield
+
+    def _replace_op(self, routes: Iterable[Route], targets: list[Peer] | None) -> Iterator[None]:
+        stores = self._stores(targets)
+        seen: dict[Family, set[int]] = {}
+        for store in stores:
+            for family in store.tables:
+                seen.setdefault(family, set())
+        intern = self._templates.intern
+        it = iter(routes)
+        while chunk := list(itertools.islice(it, self._CHUNK)):
+            keyed = [(family_of(r.prefix), prefix_key(r.prefix), intern(r)) for r in chunk]
+            for family, k, _ in keyed:
+                s = seen.get(family)
+                if s is None:
+                    s = seen[family] = set()
+                s.add(k)
+            for store in stores:
+                changed: dict[Family, list[int]] = {}
+                for family, k, tid in keyed:
+                    if store.put(family, k, tid):
+                        changed.setdefault(family, []).append(k)
+                self._notify(store, changed)
+            yield
+        # then whatever the new set does not hold goes
+        for store in stores:
+            for family, table in list(store.tables.items()):
+                keep = seen.get(family, set())
+                keys = list(table) if len(table) > len(keep) else []
+                step = self._CHUNK * 8
+                for i in range(0, len(keys), step):
+                    gone = [
+                        k for k in keys[i : i + step] if k not in keep and store.remove(family, k)
+                    ]
+                    self._notify(store, {family: gone})
+                    yield
+        if targets is None:
+            for p in self._peers.values():
+                p.store = self._global  # every one of them now holds exactly the new set
+
+    def _submit(self, op: Iterator[None]) -> None:
+        """Run a route operation after those already queued; as much of it as fits in one
+        slice runs now (so small changes are applied when the call returns, and a bad route
+        early in the input raises here), the rest in later slices of the event loop."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            for _ in op:  # no event loop yet: nothing to stall
+                pass
+            self._maybe_collect()
+            return
+        self._ops.append(op)
+        if len(self._ops) == 1 and not self._ops_scheduled:
+            self._run_ops(loop, raise_errors=True)
+
+    def _run_ops(self, loop: asyncio.AbstractEventLoop, raise_errors: bool = False) -> None:
+        self._ops_scheduled = False
+        deadline = loop.time() + SLICE_S
+        while self._ops:
+            op = self._ops[0]
+            try:
+                for _ in op:
+                    if loop.time() >= deadline:
+                        self._ops_scheduled = True
+                        loop.call_soon(self._run_ops, loop)
+                        return
+            except Exception:
+                self._ops.popleft()
+                if raise_errors:
+                    raise
+                log.exception("route change abandoned")
+                continue
+            self._ops.popleft()
+        self._maybe_collect()
+        for p in self._peers.values():
+            if p.out is not None and not p.out.initial_started:
+                p.schedule_pump()  # initial transfers wait for the changes to be applied
+
+    def _maybe_collect(self) -> None:
+        """Forget route templates no longer used, once enough new ones piled up."""
+        t = self._templates
+        if t.created_since_collect < max(4096, len(t) // 2):
+            return
+        live: set[int] = set()
+        stores = {id(p.store): p.store for p in self._peers.values()}
+        stores[id(self._global)] = self._global
+        for store in stores.values():
+            live |= store.template_ids()
+        t.collect(live)
+        for p in self._peers.values():
+            p.templates_collected()
 
     def refresh(self, neighbor: str | IPAddress, family: str | Family = "ipv4/unicast") -> bool:
         """Ask the neighbor to send its routes again (ROUTE-REFRESH)."""

@@ -7,7 +7,8 @@ import ipaddress
 
 import pytest
 
-from bgpspeak.rib import AdjRibIn, AdjRibOut, pack_updates
+from bgpspeak.rib import AdjRibIn, _encoder, pack_updates
+from bgpspeak.route_store import DesiredView, RouteStore, Templates, key_prefix, prefix_key
 from bgpspeak.routes import ExportContext, Route, export_attributes
 from bgpspeak.wire import (
     IPV4_UNICAST,
@@ -19,6 +20,7 @@ from bgpspeak.wire import (
     Prefix,
     StreamDecoder,
     Update,
+    encode_prefixes,
 )
 
 ECTX = ExportContext(
@@ -90,18 +92,32 @@ def _split(data: bytes) -> list[bytes]:
     return out
 
 
-def test_adj_rib_out_reports_only_changes_and_interns() -> None:
-    rib = AdjRibOut()
-    key = export_attributes(Route(Prefix.parse("10.0.0.0/24")), ECTX)
-    same = export_attributes(Route(Prefix.parse("10.0.1.0/24")), ECTX)
-    assert rib.set(IPV4_UNICAST, Prefix.parse("10.0.0.0/24"), key)
-    assert not rib.set(IPV4_UNICAST, Prefix.parse("10.0.0.0/24"), key)
-    assert rib.set(IPV4_UNICAST, Prefix.parse("10.0.1.0/24"), same)
-    stored = [k for _, k in rib.items(IPV4_UNICAST)]
-    assert stored[0] is stored[1]  # one attribute tuple shared by both routes
-    assert rib.remove(IPV4_UNICAST, Prefix.parse("10.0.0.0/24"))
-    assert not rib.remove(IPV4_UNICAST, Prefix.parse("10.0.0.0/24"))
-    assert len(rib) == 1
+def test_route_store_reports_only_changes_and_shares_templates() -> None:
+    templates = Templates()
+    store = RouteStore(templates)
+    a, b = Prefix.parse("10.0.0.0/24"), Prefix.parse("10.0.1.0/24")
+    ta = templates.intern(Route(a, communities=(1,)))
+    tb = templates.intern(Route(b, communities=(1,)))
+    assert ta == tb  # one template for both routes
+    assert store.put(IPV4_UNICAST, prefix_key(a), ta)
+    assert not store.put(IPV4_UNICAST, prefix_key(a), ta)
+    assert store.put(IPV4_UNICAST, prefix_key(b), tb)
+    assert DesiredView(store)[(IPV4_UNICAST, b)] == Route(b, communities=(1,))
+    assert store.remove(IPV4_UNICAST, prefix_key(a))
+    assert not store.remove(IPV4_UNICAST, prefix_key(a))
+    assert len(store) == 1
+
+
+@pytest.mark.parametrize(
+    "text", ["0.0.0.0/0", "10.1.2.3/32", "198.51.100.0/24", "::/0", "2001:db8::1/128"]
+)
+@pytest.mark.parametrize("path_id", [None, 0, 7, 0xFFFFFFFF])
+def test_prefix_keys_round_trip(text: str, path_id: int | None) -> None:
+    p = Prefix.parse(text, path_id)
+    assert key_prefix(p.afi, prefix_key(p)) == p
+    assert encode_prefixes([p], path_id is not None) == _encoder(p.afi, path_id is not None)(
+        prefix_key(p)
+    )
 
 
 def test_adj_rib_in_stale_marking() -> None:
