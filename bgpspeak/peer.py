@@ -596,7 +596,11 @@ class Peer:
                     if rib.remove_key(family, prefix_key(prefix)) and listening:
                         self._emit(RouteWithdrawn(self.address, family, prefix))
                 continue
-            rib.add_keys(family, [prefix_key(p) for p in prefixes], stored)
+            if prefixes[0].path_id is None:  # all or none have one (ADD-PATH receive)
+                keys = [(addr << 8) | length for _, addr, length, _ in prefixes]
+            else:
+                keys = [prefix_key(p) for p in prefixes]
+            rib.add_keys(family, keys, stored)
             if listening:
                 for prefix in prefixes:
                     self._emit(RouteReceived(self.address, family, prefix, next_hops, attrs))

@@ -15,7 +15,7 @@ for the routes given to every neighbor; a neighbor that gets routes of its own g
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from .routes import Route
@@ -100,6 +100,19 @@ class Templates:
             self.created_since_collect += 1
         return tid
 
+    def keyed(self, routes: Iterable[Route]) -> list[tuple[Family, int, int]]:
+        """``(family, prefix key, template id)`` of each route (the hot loop of announcing)."""
+        intern = self.intern
+        out: list[tuple[Family, int, int]] = []
+        append = out.append
+        for r in routes:
+            afi, addr, length, pid = r.prefix
+            k = (addr << 8) | length
+            if pid is not None:
+                k |= (pid + 1) << _PID_SHIFT
+            append((IPV4_UNICAST if afi == 1 else IPV6_UNICAST, k, intern(r)))
+        return out
+
     def template(self, tid: int) -> Route:
         return self._routes[tid]
 
@@ -154,6 +167,23 @@ class RouteStore:
         if key >> _PID_SHIFT:
             self.paths.setdefault((family, base_key(key)), set()).add(key)
         return True
+
+    def put_many(self, keyed: list[tuple[Family, int, int]]) -> dict[Family, list[int]]:
+        """:meth:`put` for many routes; returns the keys that changed, per family."""
+        changed: dict[Family, list[int]] = {}
+        table: dict[int, int] = {}
+        fam = None
+        ch: list[int] = []
+        for family, k, tid in keyed:
+            if family is not fam:
+                fam, table = family, self.table(family)
+                ch = changed.setdefault(family, [])
+            if table.get(k) != tid:
+                table[k] = tid
+                ch.append(k)
+                if k >> _PID_SHIFT:
+                    self.paths.setdefault((family, base_key(k)), set()).add(k)
+        return changed
 
     def remove(self, family: Family, key: int) -> bool:
         t = self.tables.get(family)

@@ -369,7 +369,9 @@ class Speaker:
         return list(stores.values())
 
     def _notify(self, store: RouteStore, changed: dict[Family, list[int]]) -> None:
-        users = [p for p in self._peers.values() if p.store is store]
+        if not any(changed.values()):
+            return
+        users = [p for p in self._peers.values() if p.store is store and p.out is not None]
         for family, keys in changed.items():
             if keys:
                 for p in users:
@@ -377,16 +379,11 @@ class Speaker:
 
     def _set_op(self, routes: Iterable[Route], targets: list[Peer] | None) -> Iterator[None]:
         stores = self._stores(targets)
-        intern = self._templates.intern
         it = iter(routes)
         while chunk := list(itertools.islice(it, self._CHUNK)):
-            keyed = [(family_of(r.prefix), prefix_key(r.prefix), intern(r)) for r in chunk]
+            keyed = self._templates.keyed(chunk)
             for store in stores:
-                changed: dict[Family, list[int]] = {}
-                for family, k, tid in keyed:
-                    if store.put(family, k, tid):
-                        changed.setdefault(family, []).append(k)
-                self._notify(store, changed)
+                self._notify(store, store.put_many(keyed))
             yield
 
     def _remove_op(
@@ -413,21 +410,16 @@ class Speaker:
         for store in stores:
             for family in store.tables:
                 seen.setdefault(family, set())
-        intern = self._templates.intern
         it = iter(routes)
         while chunk := list(itertools.islice(it, self._CHUNK)):
-            keyed = [(family_of(r.prefix), prefix_key(r.prefix), intern(r)) for r in chunk]
+            keyed = self._templates.keyed(chunk)
             for family, k, _ in keyed:
                 s = seen.get(family)
                 if s is None:
                     s = seen[family] = set()
                 s.add(k)
             for store in stores:
-                changed: dict[Family, list[int]] = {}
-                for family, k, tid in keyed:
-                    if store.put(family, k, tid):
-                        changed.setdefault(family, []).append(k)
-                self._notify(store, changed)
+                self._notify(store, store.put_many(keyed))
             yield
         # then whatever the new set does not hold goes
         for store in stores:
