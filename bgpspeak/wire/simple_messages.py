@@ -18,6 +18,11 @@ from .family import Context, afi_text, safi_text
 from .message import HEADER_LENGTH, KEEPALIVE, MARKER, NOTIFICATION, ROUTE_REFRESH, Message
 
 MAX_SHUTDOWN_MESSAGE = 255  # RFC 9003
+# the most data a NOTIFICATION can carry in any session (4096-octet messages, RFC 4271 4.5):
+# data taken from a received message (RFC 7313 section 5 asks for the whole ROUTE-REFRESH, which
+# may be 4096 or, with extended messages, 65535 octets) is cut to this so the NOTIFICATION
+# can always be sent
+MAX_NOTIFICATION_DATA = 4096 - HEADER_LENGTH - 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +57,7 @@ class Notification(Message):
 
     @classmethod
     def from_error(cls, error: DecodeError) -> Notification:
-        return cls(error.code, error.subcode, error.data)
+        return cls(error.code, error.subcode, error.data[:MAX_NOTIFICATION_DATA])
 
     @classmethod
     def cease(cls, subcode: int, message: str = "") -> Notification:
@@ -75,7 +80,7 @@ class Notification(Message):
         if self.code == ErrorCode.CEASE and self.subcode == CeaseSubcode.HARD_RESET:
             return self
         data = bytes((self.code, self.subcode)) + self.data
-        return Notification(ErrorCode.CEASE, CeaseSubcode.HARD_RESET, data)
+        return Notification(ErrorCode.CEASE, CeaseSubcode.HARD_RESET, data[:MAX_NOTIFICATION_DATA])
 
     @property
     def inner(self) -> Notification:

@@ -1,0 +1,119 @@
+"""CI side of the fuzzing: the kept corpus replayed through every target, and short
+hypothesis runs of the same targets (the long runs are ``scripts/fuzz``, by hand)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bgpspeak.session import Session, SessionUp, State, StateChanged
+
+from . import targets
+from .run import CORPUS, NAMES, corpus_files, replay
+from .targets import Finding
+
+FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_corpus_replays_clean(name: str) -> None:
+    files = corpus_files(CORPUS / name)
+    assert len(files) >= 10, f"the {name} corpus is missing"
+    report = replay(name, CORPUS / name, coverage=False)
+    assert report["failures"] == 0, report
+
+
+def _seeds(name: str) -> list[bytes]:
+    return [p.read_bytes() for p in corpus_files(CORPUS / name)][:200]
+
+
+def _mutated(name: str) -> st.SearchStrategy[bytes]:
+    """A corpus input with a few octets overwritten, or plain random bytes."""
+    seeds = _seeds(name)
+
+    @st.composite
+    def build(draw: st.DrawFn) -> bytes:
+        data = bytearray(draw(st.sampled_from(seeds)))
+        for _ in range(draw(st.integers(0, 4))):
+            if not data:
+                break
+            pos = draw(st.integers(0, len(data) - 1))
+            data[pos] = draw(st.integers(0, 255))
+        return bytes(data)
+
+    return st.one_of(build(), st.binary(max_size=300))
+
+
+@FAST
+@given(data=st.data())
+def test_decode_target_mutations(data: st.DataObject) -> None:
+    targets.target_decode(data.draw(_mutated("decode")))
+
+
+@FAST
+@given(data=st.data())
+def test_mrt_target_mutations(data: st.DataObject) -> None:
+    targets.target_mrt(data.draw(_mutated("mrt")))
+
+
+@FAST
+@given(data=st.data())
+def test_fsm_target_mutations(data: st.DataObject) -> None:
+    targets.target_fsm(data.draw(_mutated("fsm")))
+
+
+# --- the targets catch what they claim to catch ---------------------------------------------------
+
+
+def test_fsm_monitor_catches_established_without_exchange(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A machine that jumps to Established on the first Start is reported."""
+
+    def broken(self: Session, event: object, now: int) -> list[object]:
+        self.state = State.ESTABLISHED
+        return [StateChanged(State.IDLE, State.ESTABLISHED), SessionUp(None)]  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Session, "handle", broken)
+    with pytest.raises(Finding, match="Established"):
+        targets.target_fsm(bytes([0, 0x00]))
+
+
+def test_decode_target_catches_untyped_exception(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object, **kw: object) -> None:
+        raise IndexError("index out of range")
+
+    monkeypatch.setattr(targets, "decode_message", broken)
+    with pytest.raises(IndexError):
+        targets.target_decode(bytes([0, 0]) + b"\xff" * 16 + b"\x00\x13\x04")
+
+
+def test_decode_target_catches_unsendable_notification(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before the fix, Notification.from_error kept all of RFC 7313's data."""
+    from bgpspeak.wire import Notification
+
+    monkeypatch.setattr(
+        Notification, "from_error", classmethod(lambda cls, e: cls(e.code, e.subcode, e.data))
+    )
+    blob = (Path(__file__).parent / "regressions" / "decode-route-refresh-4096").read_bytes()
+    with pytest.raises(ValueError, match="exceeds the maximum"):
+        targets.target_decode(blob)
+
+
+def test_mrt_target_flags_the_safety_net() -> None:
+    """A decoder that raises IndexError is caught by read_mrt's safety net as
+    "malformed record": the target reports it as a missed check."""
+    from bgpspeak.mrt import reader
+
+    def boom(*args: object) -> object:
+        raise IndexError("x")
+
+    saved = reader.DECODERS[16]
+    reader.DECODERS[16] = boom  # type: ignore[assignment]
+    try:
+        record = (0).to_bytes(4, "big") + (16).to_bytes(2, "big") + (4).to_bytes(2, "big")
+        with pytest.raises(Finding, match="missed a check"):
+            targets.target_mrt(record + (0).to_bytes(4, "big"))
+    finally:
+        reader.DECODERS[16] = saved
