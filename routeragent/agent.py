@@ -4,6 +4,13 @@ Each pass is self-contained and starts from what it observes, so the loop conver
 state: after a crash, a failed apply, a hand edit, or a daemon restart. When the agent stops
 (or dies) nothing is undone: keepalived keeps the last priority in its track file, FRR keeps
 the last route-maps.
+
+Faults outside (docs/reliability-agent.md has the table): FRR that hangs or answers garbage is
+"not observable" for the pass; a transaction that fails is rolled back and retried with a
+backoff (:mod:`routeragent.retry`); a state directory that cannot be written (disk full) keeps
+the previous files and is retried every pass; keepalived stopping or starting is logged. Each
+is reported once when it starts and once when it ends (log event), counted (metrics) and shown
+in the status file. Timers use CLOCK_MONOTONIC (:mod:`routeragent.clock`).
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from typing import Any
 from routeragent import keepalived_control as kc
 from routeragent.apply import ApplyReport, apply_plan
 from routeragent.bgp_policy import BgpPolicy, build_policy
+from routeragent.clock import Clock
 from routeragent.config_load import ConfigError, load_config
 from routeragent.config_model import Config
 from routeragent.decide import Desired, Memory, decide
@@ -34,10 +42,13 @@ from routeragent.metrics import Metrics
 from routeragent.observations import Observation
 from routeragent.observe import Observer
 from routeragent.plan import Plan, make_plan
+from routeragent.retry import RetryGate
 from routeragent.state_store import StateDir, memory_to_json
 from routeragent.vtysh import Vtysh
 
 RECENT_DECISIONS = 20
+#: a transaction failing the same way again is logged at most this often (seconds)
+REPEAT_LOG_INTERVAL = 10.0
 
 
 @dataclass
@@ -78,6 +89,13 @@ class Agent:
     _reload: bool = False
     _saved_memory: dict[str, Any] | None = None
     _frr_error: str | None = None
+    clock: Clock = field(default_factory=Clock)
+    gate: RetryGate = field(default_factory=RetryGate)
+    _keepalived_running: bool | None = None
+    _state_error: str | None = None
+    _blocked: tuple[str, ...] = ()
+    #: transaction -> (error, monotonic time) of the last apply-failed logged
+    _failure_logged: dict[str, tuple[str, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._build()
@@ -86,7 +104,7 @@ class Agent:
         """Everything derived from the config (again after a reload)."""
         self.state = StateDir(self.config.agent.state_dir)
         self.vtysh = Vtysh(self.config.frr)
-        self.observer = Observer(self.config, self.vtysh)
+        self.observer = Observer(self.config, self.vtysh, self.clock)
         self.effects = RealEffects(self.config, self.vtysh, self.observer)
         self.rendered = render_keepalived(self.config, str(self.config_path))
 
@@ -107,7 +125,7 @@ class Agent:
             emit(self.logger, "memory-fresh", reason="no saved state: checks start down")
 
     def _save_memory(self) -> None:
-        data = memory_to_json(self.memory)
+        data = memory_to_json(self.memory, self.state.boot)
         comparable = {k: v for k, v in data.items() if k != "last_rx"}
         saved = {k: v for k, v in (self._saved_memory or {}).items() if k != "last_rx"}
         if comparable != saved:
@@ -130,29 +148,74 @@ class Agent:
             )
 
     def run_pass(self) -> PassResult:
-        t0 = time.monotonic()
+        t0 = self.clock.mono()
         self._drain_fifo()
         obs = self.observer.observe(self.state.intent(), dict(self._fifo_hints))
         desired, memory = decide(self.config, obs, self.memory)
         policy = build_policy(self.config, desired.announcement)
         plan = make_plan(self.config, obs, desired, policy, self.rendered)
+        if self.apply_changes:
+            plan = self.gate.filter(plan, obs.now)
         self._log_pass(obs, desired, memory, plan)
         report = None
         if self.apply_changes and not plan.empty:
             report = apply_plan(self.effects, plan, policy)
+            self.gate.record(plan, report, self.clock.mono())
             self._log_apply(report)
             if self.metrics:
                 self.metrics.count_apply(report)
         self.memory = memory
         self.last_desired = desired
         if self.apply_changes:
-            self._save_memory()
-            self.state.save_status(self.status(obs, desired, plan))
+            self._persist(obs, desired, plan)
         if self.metrics:
-            self.metrics.observe_pass(obs, desired, time.monotonic() - t0)
+            self.metrics.observe_pass(obs, desired, self.clock.mono() - t0)
+            self.metrics.observe_faults(
+                obs.keepalived.running, set(self.gate.failed), self._state_error is not None
+            )
         return PassResult(obs, desired, policy, plan, report, memory)
 
+    def _persist(self, obs: Observation, desired: Desired, plan: Plan) -> None:
+        """Save memory and status. A state directory that cannot be written (disk full,
+        read-only) must not stop the loop: the previous files stay intact (atomic writes),
+        the failure is logged once and counted, and every pass tries again."""
+        try:
+            self._save_memory()
+            self.state.save_status(self.status(obs, desired, plan))
+        except OSError as e:
+            error = f"{type(e).__name__}: {e}"
+            if error != self._state_error:
+                emit(
+                    self.logger,
+                    "state-write-failed",
+                    logging.ERROR,
+                    path=str(self.state.path),
+                    error=error,
+                    action="the previous memory and status files stay; retrying every pass",
+                )
+            self._state_error = error
+            if self.metrics:
+                self.metrics.state_write_errors.inc()
+            return
+        if self._state_error is not None:
+            emit(self.logger, "state-write-ok", path=str(self.state.path))
+            self._state_error = None
+
     def _log_pass(self, obs: Observation, desired: Desired, memory: Memory, plan: Plan) -> None:
+        running = obs.keepalived.running
+        if running != self._keepalived_running:
+            if not running:
+                emit(
+                    self.logger,
+                    "keepalived-not-running",
+                    logging.WARNING,
+                    pid_file=str(self.config.keepalived.pid_file),
+                    note="track files and config are still written; keepalived reads them "
+                    "when it starts",
+                )
+            elif self._keepalived_running is not None:
+                emit(self.logger, "keepalived-running", pid=obs.keepalived.pid)
+            self._keepalived_running = running
         if obs.frr_error != self._frr_error:
             if obs.frr_error:
                 emit(self.logger, "frr-unobservable", logging.WARNING, error=obs.frr_error)
@@ -171,12 +234,12 @@ class Agent:
                 key = "drain" if subject == "drain" else subject
                 reason = desired.reasons.get(key, "")
                 rec = {
-                    "ts": round(obs.now, 3),
                     "subject": subject,
                     "from": old_vals.get(subject),
                     "to": value,
                     "reason": reason,
                 }
+                rec["ts"] = round(obs.wall if obs.wall is not None else time.time(), 3)
                 self.decisions.append(rec)
                 emit(self.logger, "decision", **{k: v for k, v in rec.items() if k != "ts"})
                 if self.metrics:
@@ -186,14 +249,23 @@ class Agent:
         if desired.drain_phase != "none" and drain_reason != previous:
             emit(self.logger, "drain", phase=desired.drain_phase, reason=drain_reason)
         for line in plan.describe():
-            emit(self.logger, "plan" if not line.startswith("blocked") else "blocked", action=line)
+            if not line.startswith("blocked: "):
+                emit(self.logger, "plan", action=line)
+        # blocked lines repeat every pass while the cause lasts: log them when they change
+        if plan.blocked != self._blocked:
+            for line in plan.blocked:
+                if line not in self._blocked:
+                    emit(self.logger, "blocked", logging.WARNING, action=f"blocked: {line}")
+            if not plan.blocked:
+                emit(self.logger, "unblocked")
+            self._blocked = plan.blocked
 
     def _log_apply(self, report: ApplyReport) -> None:
-        self.last_apply = {"ts": round(time.time(), 3), "ok": report.ok, "transactions": []}
+        self.last_apply = {"ts": round(self.clock.wall(), 3), "ok": report.ok, "transactions": []}
         for tx in report.transactions:
             if not tx.applied and tx.ok:
                 continue
-            entry = {
+            entry: dict[str, Any] = {
                 "transaction": tx.name,
                 "ok": tx.ok,
                 "applied": tx.applied,
@@ -202,8 +274,17 @@ class Agent:
                 "rollback_error": tx.rollback_error,
             }
             self.last_apply["transactions"].append(entry)
-            level = logging.INFO if tx.ok else logging.ERROR
-            emit(self.logger, "applied" if tx.ok else "apply-failed", level, **entry)
+            if tx.ok:
+                if self._failure_logged.pop(tx.name, None) is not None:
+                    emit(self.logger, "apply-recovered", transaction=tx.name)
+                emit(self.logger, "applied", **entry)
+                continue
+            now = self.clock.mono()
+            seen = self._failure_logged.get(tx.name)
+            if seen is not None and seen[0] == tx.error and now - seen[1] < REPEAT_LOG_INTERVAL:
+                continue  # the same failure again: counted in the metrics, not re-logged
+            self._failure_logged[tx.name] = (tx.error or "", now)
+            emit(self.logger, "apply-failed", logging.ERROR, **entry)
 
     # ---- status
 
@@ -245,10 +326,16 @@ class Agent:
             "router": cfg.agent.router,
             "pid": os.getpid(),
             "config": str(self.config_path),
-            "updated": round(obs.now, 3),
+            "updated": round(obs.wall if obs.wall is not None else self.clock.wall(), 3),
+            "updated_monotonic": round(obs.now, 3),
+            "boot_id": self.state.boot,
             "interval": cfg.agent.interval,
             "frr_error": obs.frr_error,
             "keepalived_running": obs.keepalived.running,
+            "state_error": self._state_error,
+            "backoff": {
+                tx: {"failures": f.failures, "error": f.error} for tx, f in self.gate.failed.items()
+            },
             "intent": obs.intent,
             "gateway": desired.gateway,
             "ingress": desired.ingress,
@@ -356,6 +443,8 @@ class Agent:
                     self.run_pass()
                 except Exception:
                     self.logger.exception("pass-failed")
+                    if self.metrics:
+                        self.metrics.pass_errors.inc()
                 self._sleep(self.config.agent.interval - (time.monotonic() - started))
         finally:
             emit(self.logger, "stopped", note="keepalived and FRR keep the last applied state")

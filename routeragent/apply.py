@@ -18,7 +18,6 @@ the loop converges from whatever state it finds).
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -266,15 +265,20 @@ def apply_frr(fx: Effects, actions: Sequence[FrrAction], policy: BgpPolicy) -> T
         return report
 
     steps: list[tuple[str, Callable[[], Undo]]] = []
+    partial_undo_errors: list[str] = []
     for a, (do, undo, after) in zip(actions, planned, strict=True):
 
         def step(do: list[str] = do, undo: list[str] = undo, after: list[str] = after) -> Undo:
             try:
                 fx.frr_configure(do)
             except Exception:
-                # vtysh stops at the failing line: the lines before it may be in; undo them
-                with contextlib.suppress(Exception):
+                # vtysh stops at the failing line: the lines before it may be in; undo them.
+                # If that fails too (FRR hung), what is left is an object nobody uses yet
+                # (creations come before switches), which the next pass replaces or deletes.
+                try:
                     fx.frr_configure(undo)
+                except Exception as ue:
+                    partial_undo_errors.append(f"undo of the partial action: {ue}")
                 raise
             if after:
                 fx.frr_exec(after)
@@ -288,6 +292,11 @@ def apply_frr(fx: Effects, actions: Sequence[FrrAction], policy: BgpPolicy) -> T
             raise ApplyError("FRR does not show the change: " + "; ".join(left))
 
     _run_tx(report, steps, verify)
+    if partial_undo_errors:
+        report.rolled_back = True
+        report.rollback_error = "; ".join(
+            [*partial_undo_errors, *([report.rollback_error] if report.rollback_error else [])]
+        )
     return report
 
 

@@ -34,7 +34,7 @@ from routeragent.keepalived_render import render_keepalived
 from routeragent.lxd import command as lxd_command
 from routeragent.metrics import Metrics
 from routeragent.state_store import StateDir
-from routeragent.status_table import render_status, stale
+from routeragent.status_table import render_status, stale, status_now
 
 DEFAULT_CONFIG = Path("/etc/routeragent/routeragent.toml")
 
@@ -92,7 +92,7 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
         print(json.dumps(status, indent=1, sort_keys=True))
     else:
         sys.stdout.write(render_status(status))
-    return 1 if stale(status, time.time()) else 0
+    return 1 if stale(status, status_now(status)) else 0
 
 
 def _wait_phase(config: Config, want: str, timeout: float) -> int:
@@ -101,8 +101,7 @@ def _wait_phase(config: Config, want: str, timeout: float) -> int:
     last = ""
     while True:
         status = state.load_status()
-        now = time.time()
-        if status is None or stale(status, now):
+        if status is None or stale(status, status_now(status)):
             print(
                 "routeragent: the agent is not running; the intent is recorded "
                 "and takes effect when it runs"

@@ -104,10 +104,13 @@ def interface_addresses(interface: str) -> set[str] | None:
     if r.returncode != 0:
         return None
     out: set[str] = set()
-    for link in json.loads(r.stdout or "[]"):
-        for a in link.get("addr_info", []):
-            if "local" in a:
-                out.add(str(a["local"]))
+    try:
+        for link in json.loads(r.stdout or "[]"):
+            for a in link.get("addr_info", []):
+                if "local" in a:
+                    out.add(str(a["local"]))
+    except (ValueError, TypeError, AttributeError):
+        return None  # unreadable: "not known to hold" rather than a crashed pass
     return out
 
 

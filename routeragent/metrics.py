@@ -88,6 +88,41 @@ class Metrics:
             registry=r,
         )
 
+        self.keepalived_running = Gauge(
+            "routeragent_keepalived_running",
+            "1 while keepalived's pid file names a live keepalived",
+            registry=r,
+        )
+        self.backoff = Gauge(
+            "routeragent_apply_backoff",
+            "1 while a failed transaction waits before it is tried again",
+            ["transaction"],
+            registry=r,
+        )
+        self.state_write_errors = Counter(
+            "routeragent_state_write_errors",
+            "Passes whose memory or status file could not be written (e.g. disk full)",
+            registry=r,
+        )
+        self.state_writable = Gauge(
+            "routeragent_state_writable",
+            "0 while the state directory cannot be written",
+            registry=r,
+        )
+        self.pass_errors = Counter(
+            "routeragent_pass_errors",
+            "Passes that ended in an unexpected exception (logged as pass-failed)",
+            registry=r,
+        )
+
+    def observe_faults(
+        self, keepalived_running: bool, backoff: set[str], state_error: bool
+    ) -> None:
+        self.keepalived_running.set(1 if keepalived_running else 0)
+        for tx in ("keepalived", "frr"):
+            self.backoff.labels(tx).set(1 if tx in backoff else 0)
+        self.state_writable.set(0 if state_error else 1)
+
     def serve(self, host: str, port: int) -> None:
         start_http_server(port, addr=host, registry=self.registry)
 

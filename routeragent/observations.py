@@ -102,6 +102,7 @@ class KeepalivedState:
 
 @dataclass(frozen=True)
 class Observation:
+    #: the timer clock: CLOCK_MONOTONIC seconds (see :mod:`routeragent.clock`), never the date
     now: float
     frr: FrrState | None
     frr_error: str | None
@@ -111,3 +112,5 @@ class Observation:
     #: interface -> received packets (for "wait until the counters confirm" while draining)
     rx_packets: Mapping[str, int] = field(default_factory=dict)
     intent: Intent = "normal"
+    #: the wall clock at the same moment, for logs and status only (None: not taken)
+    wall: float | None = None

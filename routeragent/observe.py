@@ -7,10 +7,10 @@ advertised to each upstream) and, if route checks are configured, one to zebra.
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from routeragent.bgp_policy import OWNED_PREFIX
+from routeragent.clock import Clock
 from routeragent.config_model import Config, RouteProbe
 from routeragent.files import read_text
 from routeragent.frr_json import (
@@ -118,9 +118,12 @@ def without_deleted_route_maps(state: FrrState, running_config: str) -> FrrState
 class Observer:
     config: Config
     vtysh: Vtysh
+    clock: Clock = field(default_factory=Clock)
 
     def frr(self) -> FrrState:
-        """Raises :class:`VtyshError` when FRR cannot be read."""
+        """Raises :class:`VtyshError` when FRR cannot be read, also when it answers with
+        something we do not understand (garbage JSON, an unforeseen shape): a half-understood
+        FRR must count as unobservable, never crash the pass (gateway decisions go on)."""
         bgpd_docs = self.vtysh.show_json(bgpd_commands(self.config), daemon="bgpd")
         zc = zebra_commands(self.config)
         zebra_docs = self.vtysh.show_json([c for _, c in zc], daemon="zebra") if zc else []
@@ -128,6 +131,8 @@ class Observer:
             state = frr_state_from_documents(self.config, bgpd_docs, zebra_docs)
         except FrrOutputError as e:
             raise VtyshError(str(e)) from None
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError) as e:
+            raise VtyshError(f"FRR answer not understood: {type(e).__name__}: {e}") from None
         if unreferenced_owned_maps(state):
             running = self.vtysh.run(["show running-config"], daemon="bgpd")
             state = without_deleted_route_maps(state, running)
@@ -169,7 +174,7 @@ class Observer:
         return out
 
     def observe(self, intent: Intent, fifo_hints: dict[str, tuple[str, int]]) -> Observation:
-        now = time.time()
+        now, wall = self.clock.mono(), self.clock.wall()
         frr: FrrState | None
         try:
             frr, frr_error = self.frr(), None
@@ -177,6 +182,7 @@ class Observer:
             frr, frr_error = None, str(e)
         return Observation(
             now=now,
+            wall=wall,
             frr=frr,
             frr_error=frr_error,
             vrrp=self.vrrp(fifo_hints),

@@ -3,11 +3,14 @@ reboot starts from scratch: pessimistic checks, demoted priority until proven he
 
     intent          "drain" while the operator wants the router drained (absent: normal)
     memory.json     :class:`routeragent.decide.Memory`, so a restarted agent continues where
-                    it stopped instead of demoting a healthy router while it re-proves health
+                    it stopped instead of demoting a healthy router while it re-proves health;
+                    its timers are CLOCK_MONOTONIC seconds, kept only on the boot (boot id)
+                    that wrote them (:mod:`routeragent.clock`)
     status.json     what ``routeragent status`` shows, written after every pass
     keepalived/     the track files keepalived watches (one per VRRP instance)
 
-All writes are atomic.
+All writes are atomic: a full disk leaves the previous file intact (the write fails and is
+reported, see :mod:`routeragent.files`).
 """
 
 from __future__ import annotations
@@ -17,18 +20,21 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
 
+from routeragent.clock import boot_id
 from routeragent.decide import Memory
 from routeragent.drain_phases import DRAIN_PHASES, DrainPhase
 from routeragent.files import read_text, write_atomic
 from routeragent.hysteresis import CheckMemory
 from routeragent.observations import Intent
 
-MEMORY_VERSION = 1
+#: 2: timers on CLOCK_MONOTONIC with the boot id (1: wall-clock timers, read without them)
+MEMORY_VERSION = 2
 
 
 class StateDir:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, boot: str | None = None) -> None:
         self.path = path
+        self.boot = boot_id() if boot is None else boot
 
     @property
     def intent_file(self) -> Path:
@@ -65,12 +71,13 @@ class StateDir:
         if text is None:
             return None
         try:
-            return memory_from_json(json.loads(text))
-        except (ValueError, KeyError, TypeError):
+            return memory_from_json(json.loads(text), self.boot)
+        except (ValueError, KeyError, TypeError, AttributeError):
             return None
 
     def save_memory(self, mem: Memory) -> None:
-        write_atomic(self.memory_file, json.dumps(memory_to_json(mem), sort_keys=True) + "\n")
+        data = memory_to_json(mem, self.boot)
+        write_atomic(self.memory_file, json.dumps(data, sort_keys=True) + "\n")
 
     # ---- status
 
@@ -88,9 +95,10 @@ class StateDir:
         return cast(dict[str, Any], data) if isinstance(data, dict) else None
 
 
-def memory_to_json(mem: Memory) -> dict[str, Any]:
+def memory_to_json(mem: Memory, boot: str | None = None) -> dict[str, Any]:
     return {
         "version": MEMORY_VERSION,
+        "boot_id": boot_id() if boot is None else boot,
         "checks": {
             name: {"up": m.up, "streak": m.streak, "since": m.since}
             for name, m in mem.checks.items()
@@ -109,18 +117,34 @@ def _opt_float(v: Any) -> float | None:
     return None if v is None else float(v)
 
 
-def memory_from_json(d: Mapping[str, Any]) -> Memory:
-    if d.get("version") != MEMORY_VERSION:
+def memory_from_json(d: Mapping[str, Any], boot: str | None = None) -> Memory:
+    """The saved memory. Its timers count only on the boot that wrote them (and only since
+    version 2, before which they were wall-clock times): otherwise the states are kept (checks
+    up or down, gateway eligible or not, the drain phase) and every timer starts again, which
+    errs on the side of waiting (a take-back delay runs once more in full)."""
+    version = d.get("version")
+    if version not in (1, MEMORY_VERSION):
         raise ValueError("memory version")
+    here = boot_id() if boot is None else boot
+    timers_valid = version == MEMORY_VERSION and bool(here) and d.get("boot_id") == here
     phase = d["drain_phase"]
     if phase not in DRAIN_PHASES:
         raise ValueError(f"drain phase {phase!r}")
     last_rx = d.get("last_rx")
+    checks = {
+        str(name): CheckMemory(
+            bool(m["up"]), int(m["streak"]), _opt_float(m["since"]) if timers_valid else None
+        )
+        for name, m in d["checks"].items()
+    }
+    if not timers_valid:
+        return Memory(
+            checks=checks,
+            gateway_ok=bool(d["gateway_ok"]),
+            drain_phase=cast(DrainPhase, phase),
+        )
     return Memory(
-        checks={
-            str(name): CheckMemory(bool(m["up"]), int(m["streak"]), _opt_float(m["since"]))
-            for name, m in d["checks"].items()
-        },
+        checks=checks,
         gateway_ok=bool(d["gateway_ok"]),
         ready_since=_opt_float(d["ready_since"]),
         demotions=tuple(float(t) for t in d["demotions"]),

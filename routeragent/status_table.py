@@ -6,6 +6,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from routeragent.clock import boot_id
+
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
     cells = [[str(h) for h in headers]] + [["-" if c is None else str(c) for c in r] for r in rows]
@@ -15,6 +17,17 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]
     ]
 
 
+def status_now(status: dict[str, Any]) -> float:
+    """ "Now" on the status file's wall clock, measured with CLOCK_MONOTONIC when the file was
+    written on this boot: a wall clock stepped since the agent wrote it (NTP, an operator)
+    must not make a live agent look stale, nor a dead one fresh."""
+    mono = status.get("updated_monotonic")
+    here = boot_id()
+    if isinstance(mono, int | float) and here and status.get("boot_id") == here:
+        return float(status.get("updated", 0)) + (time.monotonic() - float(mono))
+    return time.time()
+
+
 def stale(status: dict[str, Any], now: float) -> bool:
     """The agent has not written status for a while: it is stopped, hung or crashed."""
     interval = float(status.get("interval", 1.0))
@@ -22,7 +35,7 @@ def stale(status: dict[str, Any], now: float) -> bool:
 
 
 def render_status(status: dict[str, Any], now: float | None = None) -> str:
-    now = time.time() if now is None else now
+    now = status_now(status) if now is None else now
     age = now - float(status.get("updated", 0))
     out = [
         f"router {status['router']}   agent pid {status['pid']}   updated {age:.1f} s ago"

@@ -27,6 +27,8 @@ class FakeFrr:
     state: FrrState
     fail_on: str | None = None  # regex: a config line matching it fails (like a vtysh error)
     hang: bool = False  # every call times out
+    #: after a ``fail_on`` failure, hang (so that the undo of the partial change fails too)
+    hang_after_failure: bool = False
     log: list[str] = field(default_factory=list)
 
     def configure(self, lines: Sequence[str]) -> None:
@@ -40,6 +42,7 @@ class FakeFrr:
             for raw in lines:
                 line = raw.strip()
                 if self.fail_on and re.search(self.fail_on, line):
+                    self.hang = self.hang_after_failure
                     raise FakeError(f"% Unknown command: {line}")
                 self.log.append(line)
                 if m := re.fullmatch(r"route-map (\S+) (permit|deny) (\d+)", line):

@@ -113,7 +113,14 @@ def test_status_table_and_staleness(env: Path, capsys: pytest.CaptureFixture[str
     assert "LAST DECISIONS" in out
     status_file = env / "r1" / "agent-state" / "status.json"
     status = json.loads(status_file.read_text())
-    status["updated"] = time.time() - 60
+    # the wall clock stepped an hour since the agent wrote (NTP): not stale, the age is
+    # measured on CLOCK_MONOTONIC
+    status["updated"] = time.time() - 3600
+    status_file.write_text(json.dumps(status))
+    assert main(["status", *cfg(env)]) == 0
+    assert "STALE" not in capsys.readouterr().out
+    # the agent really stopped writing a minute ago
+    status["updated_monotonic"] -= 60
     status_file.write_text(json.dumps(status))
     assert main(["status", *cfg(env)]) == 1
     assert "STALE" in capsys.readouterr().out

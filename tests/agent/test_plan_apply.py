@@ -259,7 +259,8 @@ def ingress_change(tmp_path: Path, **fx_kw: object):  # type: ignore[no-untyped-
 def test_frr_failure_midway_rolls_back_everything_done(tmp_path: Path) -> None:
     cfg, fx, plan, pol = ingress_change(tmp_path)
     before = fx.frr.state
-    fx.frr.fail_on = r"neighbor 10\.2\.1\.1 route-map RA-OUT"
+    # switching to the new map fails (switching back, the undo, works)
+    fx.frr.fail_on = r"neighbor 10\.2\.1\.1 route-map RA-OUT-(?!7eb2fa62)"
     report = apply_plan(fx, plan, pol)
     frr_tx = report.transactions[2]
     assert not frr_tx.ok and frr_tx.rolled_back and frr_tx.rollback_error is None
