@@ -12,6 +12,8 @@
                                       announce LXD's OVN networks and instance routes over BGP
                                       (its own config, default /etc/routeragent/lxd.toml;
                                       see docs/lxd.md)
+    routeragent lab up|status|failover|drain|anycast-stop|restore|down
+                                      the seed topology as a live lab (docs/lab.md)
 
 Exit status: 0 ok, 1 failure (apply failed, drain not confirmed in time, agent not running),
 2 bad config or usage.
@@ -31,6 +33,7 @@ from routeragent.agent import Agent
 from routeragent.config_load import ConfigError, load_config
 from routeragent.config_model import Config
 from routeragent.keepalived_render import render_keepalived
+from routeragent.lab import command as lab_command
 from routeragent.lxd import command as lxd_command
 from routeragent.metrics import Metrics
 from routeragent.state_store import StateDir
@@ -190,6 +193,7 @@ def parser() -> argparse.ArgumentParser:
     lxd_command.add_arguments(
         sub.add_parser("announce-lxd", help="announce LXD's OVN networks and instance routes")
     )
+    lab_command.add_arguments(sub.add_parser("lab", help="the seed topology as a live lab"))
     return p
 
 
@@ -208,6 +212,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command == "announce-lxd":
         return lxd_command.announce_lxd(args)
+    if args.command == "lab":
+        return lab_command.main(args)
     config = _load(args.config)
     if config is None:
         return 2

@@ -1,0 +1,248 @@
+"""`routeragent lab` end to end, through its command line, as a user runs it.
+
+A first `up` is killed half-way (a crashed run); the second `up` must clean what it left and
+build the lab all the scenarios then share: failover, drain, anycast-stop, each followed by
+restore; at the end `down` must leave nothing behind (namespaces, processes, files)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from demo.conftest import TIMINGS
+from routeragent.lab import system
+from routeragent.lab.build import missing_programs
+
+pytestmark = pytest.mark.interop
+
+
+@dataclass
+class LabRun:
+    run_dir: Path
+    prefix: str
+    up_output: str = ""
+    crashed_pids: list[int] = field(default_factory=list)
+    crashed_namespaces: set[str] = field(default_factory=set)
+
+    def cli(self, *args: str, timeout: float = 150.0) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "routeragent.cli", "lab", *args, "--run-dir", str(self.run_dir)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    def scenario(self, *args: str) -> dict[str, Any]:
+        r = self.cli(*args, "--json")
+        assert r.returncode == 0, f"{args} -> {r.returncode}\n{r.stderr}\n{r.stdout}"
+        report: dict[str, Any] = json.loads(r.stdout)
+        for what, secs in report["timings"].items():
+            TIMINGS.append((f"{args[0]}: {what}", secs))
+        return report
+
+    def status(self) -> str:
+        r = self.cli("status", "--once", timeout=30)
+        assert r.returncode == 0, r.stderr
+        return r.stdout
+
+    def namespaces(self) -> set[str]:
+        return {n for n in system.namespaces() if n.startswith(self.prefix)}
+
+    def processes(self) -> list[int]:
+        """Every process whose command line names the run directory."""
+        mine = []
+        for d in Path("/proc").iterdir():
+            pid = int(d.name) if d.name.isdigit() else 0
+            if pid and str(self.run_dir) in system.cmdline(pid) and system.alive(pid):
+                mine.append(pid)
+        return mine
+
+
+def _require() -> None:
+    why = None
+    if os.geteuid() != 0:
+        why = "the lab needs root (network namespaces)"
+    elif missing := missing_programs():
+        why = f"the lab needs {', '.join(missing)} (scripts/debian-packages)"
+    if why is not None:
+        if os.environ.get("CI"):
+            pytest.fail(why)
+        pytest.skip(why)
+
+
+def row(screen: str, first: str) -> list[str]:
+    """The cells of the status screen's line that starts with ``first``."""
+    for line in screen.splitlines():
+        if line.startswith(first + " "):
+            return line.split()
+    raise AssertionError(f"no line for {first} in\n{screen}")
+
+
+def wait_until(probe: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not probe():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[LabRun]:
+    _require()
+    run = LabRun(Path(f"/tmp/ra-demo-{os.getpid()}"), f"d{os.getpid()}-")
+    try:
+        # a first `up` dies half-way: namespaces, FRR and the speakers are left behind
+        crashed = subprocess.Popen(
+            [sys.executable, "-m", "routeragent.cli", "lab", "up", "--quiet",
+             "--run-dir", str(run.run_dir), "--prefix", run.prefix],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            wait_until(
+                lambda: (run.run_dir / "host1" / "speaker.pid").exists() or crashed.poll(),
+                60,
+                "the first up to start the speakers",
+            )
+        finally:
+            crashed.send_signal(signal.SIGKILL)
+            crashed.wait(10)
+        run.crashed_namespaces = run.namespaces()
+        run.crashed_pids = [p for ns in run.crashed_namespaces for p in system.pids_in(ns)]
+        r = run.cli("up", "--prefix", run.prefix)
+        assert r.returncode == 0, f"up -> {r.returncode}\n{r.stderr}\n{r.stdout}"
+        run.up_output = r.stdout
+        yield run
+    finally:
+        run.cli("down", timeout=60)
+        shutil.rmtree(run.run_dir, ignore_errors=True)
+
+
+def test_up_cleans_a_crashed_run_and_reaches_steady(lab: LabRun) -> None:
+    assert len(lab.crashed_namespaces) == 9, lab.crashed_namespaces
+    assert lab.crashed_pids, "the crashed run left no processes: nothing was tested"
+    assert "removed leftovers of an earlier lab" in lab.up_output, lab.up_output
+    survivors = [p for p in lab.crashed_pids if system.alive(p)]
+    assert survivors == [], f"processes of the crashed run survived: {survivors}"
+    assert "steady: every path where it should be" in lab.up_output, lab.up_output
+
+
+def test_status_shows_gateway_paths_and_anycast(lab: LabRun) -> None:
+    screen = lab.status()
+    assert "held by router1" in screen, screen
+    for prefix in ("203.0.113.0/27", "2001:db8:100:3::/64", "203.0.113.200/32"):
+        assert row(screen, prefix)[2:] == ["r1", "r2", "r3"] * 2, screen
+    for h in ("host1", "host2", "host3"):
+        assert row(screen, h) == [h, "running", "healthy", "3/3", "yes", "yes", "yes"], screen
+    assert "steady" in screen, screen
+    # the live view refreshes (plain text when not on a terminal) until interrupted
+    live = subprocess.Popen(
+        [sys.executable, "-m", "routeragent.cli", "lab", "status", "--interval", "0.3",
+         "--run-dir", str(lab.run_dir)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    stdout = live.stdout
+    assert stdout is not None
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(stdout.readline, "")))
+    reader.start()
+    try:
+        wait_until(lambda: sum("routeragent lab   up" in x for x in lines) >= 2, 30, "2 screens")
+    finally:
+        live.send_signal(signal.SIGINT)
+        live.wait(20)
+        reader.join(20)
+    assert live.returncode == 0
+
+
+def test_failover_moves_the_gateway_and_the_provider_paths(lab: LabRun) -> None:
+    report = lab.scenario("failover")
+    t = report["timings"]
+    assert report["ok"], report
+    assert t["gateway (IPv4 + IPv6 address) on another router"] < 5.0
+    for c in ("core1", "core2"):
+        assert t[f"{c} stopped using router1 (BGP, all 8 prefixes)"] < 5.0
+    assert report["notes"] == ["gateway now on router2"]
+    screen = lab.status()
+    assert "held by router2" in screen and "router1  DOWN" in screen, screen
+    assert row(screen, "203.0.113.0/27") == ["203.0.113.0/27", "host1", "r2", "r3", "r2", "r3"]
+    restored = lab.scenario("restore")
+    assert restored["ok"], restored
+    assert restored["timings"]["router1 holds the gateway again"] < 30
+    assert "held by router1" in lab.status()
+
+
+def test_drain_moves_traffic_off_router2_before_it_is_ready(lab: LabRun) -> None:
+    report = lab.scenario("drain", "router2")
+    t = report["timings"]
+    assert report["ok"], report
+    for c in ("core1", "core2"):
+        # make before break: the provider moves away first, the withdrawal comes after
+        assert (
+            t[f"{c} stopped using router2 (graceful-shutdown)"]
+            <= t[f"{c}: router2's paths withdrawn"]
+        )
+    assert t["router2 drained: ready for reboot"] < 40
+    screen = lab.status()
+    assert row(screen, "2001:db8:100:2::/64")[2:] == ["r1", "r3", "r1", "r3"], screen
+    assert row(screen, "router2")[-1] == "drained", screen
+    assert "held by router1" in screen, screen
+    restored = lab.scenario("restore")
+    assert restored["ok"], restored
+    assert row(lab.status(), "203.0.113.0/27")[2:] == ["r1", "r2", "r3"] * 2
+
+
+def test_anycast_stop_withdraws_only_that_hosts_path(lab: LabRun) -> None:
+    report = lab.scenario("anycast-stop", "host1")
+    assert report["ok"], report
+    assert report["timings"]["router1 router2 router3 dropped host1's anycast path"] < 15
+    assert "still served by host2 host3" in report["notes"][0], report
+    screen = lab.status()
+    assert row(screen, "host1")[:3] == ["host1", "STOPPED", "failed"], screen
+    assert row(screen, "host2")[4:] == ["yes", "yes", "yes"], screen
+    # the provider still reaches the service through every router
+    assert row(screen, "203.0.113.200/32")[2:] == ["r1", "r2", "r3"] * 2, screen
+    restored = lab.scenario("restore")
+    assert restored["ok"], restored
+    assert row(lab.status(), "host1")[:3] == ["host1", "running", "healthy"]
+
+
+def test_scenarios_refuse_what_cannot_be_done(lab: LabRun) -> None:
+    r = lab.cli("drain", "router7")
+    assert r.returncode == 2 and "router7" in r.stderr
+    r = subprocess.run(
+        [sys.executable, "-m", "routeragent.cli", "lab", "status", "--once",
+         "--run-dir", "/tmp/ra-demo-nothing-here"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert r.returncode == 1 and "no lab in /tmp/ra-demo-nothing-here" in r.stderr
+
+
+def test_down_leaves_nothing_behind(lab: LabRun) -> None:
+    frr_pids = [
+        (d, system.read_pid(lab.run_dir / node / "frr" / f"{d}.pid"))
+        for node in ("core1", "router1")
+        for d in ("zebra", "bgpd")
+    ]
+    r = lab.cli("down")
+    assert r.returncode == 0, r.stderr
+    assert lab.namespaces() == set()
+    assert lab.processes() == []
+    assert not lab.run_dir.exists()
+    for daemon, pid in frr_pids:
+        assert not Path(f"/var/tmp/frr/{daemon}.{pid}").exists()
+    again = lab.cli("down")
+    assert again.returncode == 0 and "nothing to remove" in again.stdout
