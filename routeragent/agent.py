@@ -179,12 +179,14 @@ class Agent:
         """Save memory and status. A state directory that cannot be written (disk full,
         read-only) must not stop the loop: the previous files stay intact (atomic writes),
         the failure is logged once and counted, and every pass tries again."""
+        previous = self._state_error
         try:
             self._save_memory()
+            self._state_error = None  # what the status about to be written says
             self.state.save_status(self.status(obs, desired, plan))
         except OSError as e:
             error = f"{type(e).__name__}: {e}"
-            if error != self._state_error:
+            if error != previous:
                 emit(
                     self.logger,
                     "state-write-failed",
@@ -197,9 +199,8 @@ class Agent:
             if self.metrics:
                 self.metrics.state_write_errors.inc()
             return
-        if self._state_error is not None:
+        if previous is not None:
             emit(self.logger, "state-write-ok", path=str(self.state.path))
-            self._state_error = None
 
     def _log_pass(self, obs: Observation, desired: Desired, memory: Memory, plan: Plan) -> None:
         running = obs.keepalived.running
@@ -253,7 +254,7 @@ class Agent:
                 emit(self.logger, "plan", action=line)
         # blocked lines repeat every pass while the cause lasts: log them when they change
         if plan.blocked != self._blocked:
-            for line in plan.blocked:
+            for line in dict.fromkeys(plan.blocked):
                 if line not in self._blocked:
                     emit(self.logger, "blocked", logging.WARNING, action=f"blocked: {line}")
             if not plan.blocked:
