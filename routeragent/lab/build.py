@@ -35,6 +35,7 @@ from routeragent.lab.topology import (
     VIP4,
     VIP6,
     Names,
+    core_loopback,
     host_lan4,
     host_lan6,
     host_subnets,
@@ -170,6 +171,7 @@ class Lab:
             system.ip("-n", n, "route", "add", "default", "via", VIP4)
             system.ip("-n", n, "-6", "route", "add", "default", "via", VIP6)
         for c in CORES:
+            system.ip("-n", self.ns(c), "addr", "add", f"{core_loopback(c)}/32", "dev", "lo")
             for p in PROVIDER_PREFIXES:
                 fam = "-6" if ":" in p else "-4"
                 system.ip("-n", self.ns(c), fam, "route", "add", "blackhole", p)

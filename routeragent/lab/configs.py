@@ -28,6 +28,7 @@ from routeragent.lab.topology import (
     VIP4,
     VIP6,
     VRID,
+    core_loopback,
     host_lan4,
     host_lan6,
     host_subnets,
@@ -96,6 +97,8 @@ def core_bgpd(core: str, frr_dir: Path) -> str:
         ("ipv6", PROVIDER_PREFIXES[1], [u.router6 for u in links]),
     ):
         out += [f" address-family {af} unicast", f"  network {net}", "  maximum-paths 8"]
+        if af == "ipv4":
+            out += [f"  network {core_loopback(core)}/32"]
         for n in nbrs:
             out += [
                 f"  neighbor {n} activate",

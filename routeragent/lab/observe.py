@@ -7,6 +7,7 @@ about as much as the slowest node.
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 import time
@@ -16,6 +17,7 @@ from typing import Any
 
 from routeragent.lab import system
 from routeragent.lab.build import Lab, read_state
+from routeragent.lab.datapath import anycast_answer
 from routeragent.lab.system import LabError
 from routeragent.lab.topology import (
     ANYCAST4,
@@ -26,6 +28,7 @@ from routeragent.lab.topology import (
     SERVICE,
     VIP4,
     VIP6,
+    core_loopback,
     host_of_address,
     router_of_address,
     uplinks_of,
@@ -153,7 +156,11 @@ def read_core(lab: Lab, c: str) -> CoreView:
     up = _established(s4, {u.router4 for u in links}) + _established(s6, {u.router6 for u in links})
     paths = used_routers(r4)
     paths.update({p: v for p, v in used_routers(r6).items() if ":" in p})
-    return CoreView(c, True, up, paths, "")
+    try:
+        answer = anycast_answer(lab.ns(c), core_loopback(c))
+    except (OSError, TimeoutError, ValueError, http.client.HTTPException) as e:
+        answer = f"no answer ({e})"
+    return CoreView(c, True, up, paths, "", answer)
 
 
 def control_requests(sock_path: Path, *commands: str, timeout: float = 1.5) -> list[Any]:

@@ -89,6 +89,10 @@ def render(view: LabView, now: float | None = None) -> str:
             row.append(cell)
         rows.append(row)
     out += table(["PREFIX", "FROM", *CORES], rows)
+    out.append(
+        f"traffic: GET {ANYCAST4.split('/')[0]}:{ANYCAST_PORT} answered by "
+        + ", ".join(f"{c.anycast_answer or '-'} (from {c.name})" for c in view.cores if c.frr)
+    )
     out.append("")
     out.append(f"ANYCAST {ANYCAST4} + {ANYCAST6}: HTTP :{ANYCAST_PORT} on every host")
     host_rows: list[list[object]] = []

@@ -92,6 +92,12 @@ def uplinks_of(node: str) -> tuple[Uplink, ...]:
     return tuple(u for u in UPLINKS if node in (u.core, u.router))
 
 
+def core_loopback(core: str) -> str:
+    """The core's own address inside the provider prefix, announced as a /32 so that replies
+    to it come back to this core (the source of the lab's test traffic)."""
+    return f"198.51.100.{index(core)}"
+
+
 def router_lan4(router: str) -> str:
     return f"10.50.0.{10 + index(router)}"
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from routeragent.lab.topology import (
+    ANYCAST4,
     HOST_PREFIXES,
+    HOSTS,
     ROUTERS,
     VIP4,
     VIP6,
@@ -52,6 +54,7 @@ class CoreView:
     sessions: int | None  # Established, of 6 (3 routers x IPv4 + IPv6)
     paths: dict[str, tuple[str, ...]] = field(default_factory=dict)  # prefix -> routers used
     error: str = ""
+    anycast_answer: str = ""  # the host whose instance answered an HTTP request from here
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,8 @@ def problems(view: LabView) -> list[str]:
         if c.error:
             out.append(f"{c.name}: {c.error}")
             continue
+        if expected_paths(view, ANYCAST4) and c.anycast_answer not in HOSTS:
+            out.append(f"{c.name}: anycast service {c.anycast_answer or 'not asked'}")
         for prefix in HOST_PREFIXES:
             want = expected_paths(view, prefix)
             have = c.paths.get(prefix, ())

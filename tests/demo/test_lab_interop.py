@@ -146,6 +146,9 @@ def test_status_shows_gateway_paths_and_anycast(lab: LabRun) -> None:
         assert row(screen, prefix)[2:] == ["r1", "r2", "r3"] * 2, screen
     for h in ("host1", "host2", "host3"):
         assert row(screen, h) == [h, "running", "healthy", "3/3", "yes", "yes", "yes"], screen
+    # real traffic: both cores reach the anycast service on some host
+    traffic = row(screen, "traffic:")
+    assert traffic[5] in ("host1", "host2", "host3") and traffic[8] in ("host1", "host2", "host3")
     assert "steady" in screen, screen
     # the live view refreshes (plain text when not on a terminal) until interrupted
     live = subprocess.Popen(
@@ -215,6 +218,8 @@ def test_anycast_stop_withdraws_only_that_hosts_path(lab: LabRun) -> None:
     assert row(screen, "host2")[4:] == ["yes", "yes", "yes"], screen
     # the provider still reaches the service through every router
     assert row(screen, "203.0.113.200/32")[2:] == ["r1", "r2", "r3"] * 2, screen
+    traffic = row(screen, "traffic:")
+    assert traffic[5] in ("host2", "host3") and traffic[8] in ("host2", "host3"), screen
     restored = lab.scenario("restore")
     assert restored["ok"], restored
     assert row(lab.status(), "host1")[:3] == ["host1", "running", "healthy"]

@@ -156,6 +156,7 @@ def view(
     routers: tuple[RouterView, ...],
     paths: tuple[str, ...] = ALL,
     hosts: tuple[HostView, ...] | None = None,
+    answer: str = "host2",
 ) -> LabView:
     hosts = hosts or tuple(HostView(h, True, True, "healthy", 3) for h in HOSTS)
     return LabView(
@@ -164,7 +165,10 @@ def view(
         prefix="lab-",
         run_dir=str(RUN),
         routers=routers,
-        cores=tuple(CoreView(c, True, 6, {p: paths for p in HOST_PREFIXES}) for c in CORES),
+        cores=tuple(
+            CoreView(c, True, 6, {p: paths for p in HOST_PREFIXES}, anycast_answer=answer)
+            for c in CORES
+        ),
         hosts=hosts,
     )
 
@@ -180,6 +184,7 @@ def test_steady_lab_has_no_problems_and_says_so() -> None:
     assert "steady: every path where it should be" in screen
     assert "203.0.113.0/27            host1    r1 r2 r3  r1 r2 r3" in screen
     assert "up 00:01:40" in screen
+    assert "answered by host2 (from core1), host2 (from core2)" in screen
     assert max(len(line) for line in screen.splitlines()) <= 80 + len(str(RUN))
 
 
@@ -223,3 +228,11 @@ def test_rising_priorities_and_two_gateway_holders_are_problems() -> None:
     both = (router("router1", holds=True), router("router2", holds=True), router("router3"))
     screen = render(view(both), now=1000.0)
     assert "more than one holder" in screen and "converging" in screen
+
+
+def test_a_core_that_cannot_reach_the_anycast_service_is_a_problem() -> None:
+    got = problems(view(STEADY, answer="no answer (timed out)"))
+    assert got == [
+        "core1: anycast service no answer (timed out)",
+        "core2: anycast service no answer (timed out)",
+    ]
