@@ -129,6 +129,7 @@ class _Connection(asyncio.Protocol):
         self.connecting: asyncio.Task[None] | None = None
         self.local: IPAddress | None = None
         self.paused = False
+        self.linger = False  # on release, wait for the peer's close (Peer.drop)
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -159,9 +160,13 @@ class _Connection(asyncio.Protocol):
     def release(self, *, abort: bool = False) -> None:
         """Close our TCP connection and forget it. Its transport gets a do-nothing protocol
         first: the connection_lost it reports later must not reach the session, which (for
-        the primary connection) may be dialling its next connection by then."""
+        the primary connection) may be dialling its next connection by then. With ``linger``
+        set (:meth:`Peer.drop`) it is half-closed instead, see :class:`_Lingering`."""
         transport, self.transport = self.transport, None
-        if transport is not None:
+        linger, self.linger = self.linger, False
+        if transport is not None and linger and not abort and transport.can_write_eof():
+            self.peer.linger(transport)
+        elif transport is not None:
             transport.set_protocol(asyncio.Protocol())
             if abort:
                 transport.abort()
@@ -176,6 +181,32 @@ class _Connection(asyncio.Protocol):
             self.connecting.cancel()
             self.connecting = None
         self.release()
+
+
+class _Lingering(asyncio.Protocol):
+    """A connection we ended (NOTIFICATION sent, then our FIN through ``write_eof``), kept
+    until the peer closes its side or ``timeout`` passes; ``done`` is called once either way.
+
+    Why (BFD, docs/bfd.md): redialling at once after a NOTIFICATION races the peer reading
+    it. FRR's bgpd accepted our new connection before it processed the NOTIFICATION on the
+    old one, and then took the old session of a graceful-restart peer for a restart
+    (RFC 4724 4.2, "NSF peer closed the session"): the NOTIFICATION was never read and our
+    routes stayed as stale. The peer's FIN says it has processed everything we sent."""
+
+    def __init__(
+        self, transport: asyncio.Transport, done: Callable[[], None], timeout: float
+    ) -> None:
+        self._done: Callable[[], None] | None = done
+        self._timer = asyncio.get_running_loop().call_later(timeout, transport.abort)
+
+    def eof_received(self) -> bool:
+        return False  # the peer closed: close ours, connection_lost follows
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._timer.cancel()
+        done, self._done = self._done, None
+        if done is not None:
+            done()
 
 
 class Peer:
@@ -214,6 +245,7 @@ class Peer:
         self._stale_timer: asyncio.TimerHandle | None = None
         self._enabled = False
         self.held: str | None = None  # why no session may start now (BFD strict mode)
+        self._redial_waits = 0  # what a drop waits for before dialling again
         self.last_error = ""
 
     # --- public state -----------------------------------------------------------------------------
@@ -273,10 +305,31 @@ class Peer:
     def drop(self, notification: Notification | None) -> None:
         """End the session now because the forwarding path is gone (BFD said so): send
         ``notification`` where one can still be sent, handle the routes as on any session
-        loss, then reconnect as usual (unless held)."""
+        loss, then reconnect as usual (unless held): after the idle hold time, as the session
+        does after any other loss, and not before the peer has closed the old connection (or
+        ``connect_retry_time`` has passed). Both found against FRR (docs/bfd.md, "Dropping
+        BGP"): redialled at once, our new connection raced the peer reading the NOTIFICATION
+        (see :class:`_Lingering`), or the session was back within 20 ms, too soon for the
+        withdrawal to leave the peer's kernel table."""
+        if self._loop is not None:
+            self._redial_waits += 1
+            self._loop.call_later(float(self.config.idle_hold_time), self._redial_wait_over)
         for conn in list(self._conns):
             if conn.session.state is not State.IDLE:
+                conn.linger = True
                 self.feed(conn, Stop(notification))
+                conn.linger = False
+        self._ensure_dialing()
+
+    def linger(self, transport: asyncio.Transport) -> None:
+        """Half-close a dropped connection; dialling waits until the peer closes it."""
+        self._redial_waits += 1
+        timeout = max(1.0, float(self.config.connect_retry_time))
+        transport.set_protocol(_Lingering(transport, self._redial_wait_over, timeout))
+        transport.write_eof()
+
+    def _redial_wait_over(self) -> None:
+        self._redial_waits -= 1
         self._ensure_dialing()
 
     def hold(self, reason: str, notification: Notification | None = None) -> None:
@@ -450,7 +503,7 @@ class Peer:
 
     def _ensure_dialing(self) -> None:
         """After a loss, make sure an active neighbor keeps trying to connect."""
-        if not self._enabled or self.held is not None:
+        if not self._enabled or self.held is not None or self._redial_waits:
             return
         if self.config.passive or self._primary is None:
             return

@@ -71,9 +71,9 @@ class PeerControl(Protocol):
 
 
 class StopStartControl:
-    """:class:`PeerControl` with today's public Peer API: a held neighbor is a stopped one,
-    a drop is a stop followed by a start. Must act after ``Speaker.start``, since that starts
-    every neighbor."""
+    """:class:`PeerControl` with the Peer's stop/start: a held neighbor is a stopped one, a
+    drop is ``Peer.drop`` (which waits before dialling again, see docs/bfd.md). Must act
+    after ``Speaker.start``, since that starts every neighbor."""
 
     def __init__(self, speaker: Speaker) -> None:
         self.speaker = speaker
@@ -81,9 +81,12 @@ class StopStartControl:
 
     def drop(self, address: IPAddress, notification: Notification) -> None:
         peer = self.speaker.peer(address)
-        peer.stop(notification)
-        if address not in self.held:
-            peer.start(asyncio.get_running_loop())
+        if address in self.held:
+            peer.stop(notification)
+        else:
+            # not stop + start: Peer.drop dials again only after the peer has closed the
+            # old connection, i.e. read our NOTIFICATION (docs/bfd.md, "Dropping BGP")
+            peer.drop(notification)
 
     def hold(self, address: IPAddress, notification: Notification) -> None:
         if address in self.held:

@@ -64,6 +64,20 @@ class BfdLab:
         """The microsecond log of ``bfdd`` or ``bgpd``."""
         return (self.frr.dir / f"{daemon}-us.log").read_text(errors="replace")
 
+    def log_since(self, daemon: str, since: float) -> str:
+        """The lines of :meth:`log` stamped at or after ``since`` (time.time())."""
+        out = []
+        for line in self.log(daemon).splitlines():
+            m = _STAMP.match(line)
+            if m and _stamp(m.group(1)) >= since:
+                out.append(line)
+        return "\n".join(out)
+
+    def restart_bfdd(self) -> None:
+        """Start bfdd again after a kill, with the same config, sockets and logs (the lab
+        has no public restart of a single daemon)."""
+        self.frr._start_daemon("bfdd", 15.0)
+
 
 FRR_PREFIX = "203.0.113.0/24"  # FRR announces it, so the speaker has routes to lose too
 
@@ -151,8 +165,12 @@ def log_times(text: str, pattern: str) -> list[float]:
     for line in text.splitlines():
         m = _STAMP.match(line)
         if m and rx.search(line):
-            out.append(datetime.strptime(m.group(1), "%Y/%m/%d %H:%M:%S.%f").timestamp())
+            out.append(_stamp(m.group(1)))
     return out
+
+
+def _stamp(text: str) -> float:
+    return datetime.strptime(text, "%Y/%m/%d %H:%M:%S.%f").timestamp()
 
 
 def block_bfd_egress(ns: Namespace, ifname: str, *, v6: bool = False) -> None:
