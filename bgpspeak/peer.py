@@ -134,6 +134,13 @@ class _Connection(asyncio.Protocol):
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
+        if self.transport is not None:
+            # a second dial of ours completed: the connect-retry timer fired while the first
+            # was finishing (event loop stalled past connect_retry_time, seen in the BFD
+            # tests). Keep the first: two transports feeding one session mixed their streams
+            transport.set_protocol(asyncio.Protocol())
+            transport.abort()
+            return
         self.transport = transport
         transport.set_write_buffer_limits(high=HIGH_WATER, low=LOW_WATER)
         sockname = transport.get_extra_info("sockname")
