@@ -34,7 +34,9 @@ class Neighbor:
     next hop ``"self"`` means toward this neighbor when the session's own address is of the
     other family (an IPv4 session carrying IPv6 routes); ``link_local`` is the IPv6 link-local
     next hop to send beside the global one. ``bfd``: run BFD toward the neighbor and take the
-    session down when BFD declares the path down (docs/bfd.md).
+    session down when BFD declares the path down (docs/bfd.md). ``send_hold_time``: seconds a
+    peer may stop reading before the session is dropped (RFC 9687; default max(480 s, twice the
+    hold time)).
     """
 
     address: str | IPAddress
@@ -53,6 +55,7 @@ class Neighbor:
     graceful_restart: bool = True
     restart_time: int = 120
     max_prefixes: int | None = None
+    send_hold_time: float | None = None
     next_hop_self_v4: str | IPAddress | None = None
     next_hop_self_v6: str | IPAddress | None = None
     link_local: str | IPAddress | None = None
@@ -73,6 +76,8 @@ class Neighbor:
             Family.parse(f)
         for f, _mode in self.add_path:
             Family.parse(f)
+        if self.send_hold_time is not None and self.send_hold_time <= 0:
+            raise ValueError(f"send_hold_time: {self.send_hold_time} must be positive")
         if self.bfd is not None and not isinstance(self.bfd, BfdConfig):
             raise ValueError(f"bfd: {self.bfd!r} is not a BfdConfig")
         for name in ("next_hop_self_v4", "next_hop_self_v6", "link_local"):
@@ -108,5 +113,6 @@ class Neighbor:
                 enabled=self.graceful_restart, restart_time=self.restart_time
             ),
             max_prefixes=self.max_prefixes,
+            send_hold_time=self.send_hold_time,
             hostname=hostname,
         )

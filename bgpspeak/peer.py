@@ -56,7 +56,14 @@ from .speaker_events import (
     RouteReceived,
     RouteWithdrawn,
 )
-from .wire.aspath import AS_TRANS, AsPath, merge_as4_aggregator, merge_as4_path
+from .wire.aspath import (
+    AS_CONFED_SEQUENCE,
+    AS_CONFED_SET,
+    AS_TRANS,
+    AsPath,
+    merge_as4_aggregator,
+    merge_as4_path,
+)
 from .wire.attribute import PathAttribute
 from .wire.attributes import Aggregator, As4Aggregator, NextHop
 from .wire.errors import CeaseSubcode, ErrorCode
@@ -70,6 +77,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bgpspeak.peer")
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+_INTERNAL_ONLY = frozenset({5, 9, 10})  # LOCAL_PREF, ORIGINATOR_ID, CLUSTER_LIST
+_CONFED = frozenset({AS_CONFED_SEQUENCE, AS_CONFED_SET})
 
 # flow control: the transport buffers at most about HIGH_WATER bytes beyond what the kernel took;
 # UPDATEs are generated in slices of SLICE_S seconds and CHUNK_BYTES octets, so neither memory
@@ -637,6 +646,9 @@ class Peer:
         neg = conn.session.negotiated
         if neg is not None and not neg.asn4:
             attrs = _merge_as4(attrs)
+        if neg is not None and not neg.ibgp:
+            # RFC 4271 5.1.5, RFC 7606 7.5/7.9/7.10: from an external peer these are discarded
+            attrs = tuple(a for a in attrs if a.type_code not in _INTERNAL_ONLY)
         mp = update.mp_reach
         nh4 = update.get(3)
         batches: list[tuple[Family, tuple[Prefix, ...], tuple[IPAddress, ...]]] = []
@@ -648,7 +660,12 @@ class Peer:
             batches.append((mp.family, mp.nlri, mp.next_hops))
         # RFC 4271 9.1.2: a route whose AS path already holds our AS is a loop (FRR sends our
         # own routes back to us); like a malformed one, it replaces whatever we had
-        drop = ev.treat_as_withdraw or self._is_loop(attrs)
+        drop = (
+            ev.treat_as_withdraw
+            or self._is_loop(attrs)
+            or self._confed_from_ebgp(attrs, neg)
+            or (bool(update.nlri) and self._martian_next_hop(nh4))
+        )
         stored = rib.intern(attrs if mp is None else (*attrs, mp))
         for family, prefixes, next_hops in batches:
             if drop:
@@ -685,6 +702,26 @@ class Peer:
                     assert self._loop is not None
                     self._loop.call_later(60, self._restart_after_limit)
                     return
+
+    def _confed_from_ebgp(self, attrs: tuple[PathAttribute, ...], neg: Negotiated | None) -> bool:
+        """RFC 5065 section 5, RFC 7606 section 7.2: confederation segments from an external
+        peer (bgpspeak is in no confederation) make the AS_PATH malformed: treat-as-withdraw."""
+        if neg is None or neg.ibgp:
+            return False
+        for a in attrs:
+            if isinstance(a, AsPath) and any(s.type in _CONFED for s in a.segments):
+                self._emit(PeerError(self.address, f"AS_PATH {a} with confederation segments"))
+                return True
+        return False
+
+    def _martian_next_hop(self, nh: PathAttribute | None) -> bool:
+        """RFC 4271 section 6.3: a semantically incorrect NEXT_HOP (0.0.0.0, multicast) makes
+        the route ignored, without a NOTIFICATION; like a malformed one it replaces whatever
+        we had (RFC 7606 treat-as-withdraw), so no stale route outlives the bad update."""
+        if isinstance(nh, NextHop) and (nh.address.is_unspecified or nh.address.is_multicast):
+            self._emit(PeerError(self.address, f"NEXT_HOP {nh.address} is not a host address"))
+            return True
+        return False
 
     def _is_loop(self, attrs: tuple[PathAttribute, ...]) -> bool:
         local = self.config.local_as
