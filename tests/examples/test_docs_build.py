@@ -49,25 +49,34 @@ def test_site_builds_strict(site: Path) -> None:
 
 
 def test_broken_link_fails_the_build(site: Path, tmp_path: Path) -> None:
-    """A copy of the docs with one link to a repository file that does not exist."""
-    copy = tmp_path / "repo"
-    copy.mkdir()
-    shutil.copytree(ROOT / "docs", copy / "docs")
-    shutil.copy(ROOT / "mkdocs.yml", copy / "mkdocs.yml")
-    (copy / "scripts").mkdir()
-    shutil.copy(ROOT / "scripts" / "docs_hooks.py", copy / "scripts" / "docs_hooks.py")
-    for d in ("bgpspeak", "examples", "benchmarks", "routeragent"):
-        (copy / d).symlink_to(ROOT / d)
-    index = copy / "docs" / "index.md"
-    index.write_text(index.read_text() + "\n[gone](../examples/no-such-file.toml)\n")
-    mkdocs = Path(sys.executable).parent / "mkdocs"
-    r = subprocess.run(
-        [str(mkdocs), "build", "--strict", "--site-dir", str(tmp_path / "site")],
-        cwd=copy,
-        env=dict(os.environ, NO_MKDOCS_2_WARNING="1"),
-        capture_output=True,
-        text=True,
-        timeout=120,
+    """The hook and strict mode together, on a one-page site: a link to a repository file that
+    exists becomes its source page, a link to one that does not fails the build."""
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "scripts").mkdir()
+    shutil.copy(ROOT / "scripts" / "docs_hooks.py", tmp_path / "scripts" / "docs_hooks.py")
+    (tmp_path / "examples").mkdir()
+    (tmp_path / "examples" / "real.toml").write_text("a = 1\n")
+    (tmp_path / "mkdocs.yml").write_text(
+        "site_name: t\nstrict: true\nhooks: [scripts/docs_hooks.py]\nnav: [index.md]\n"
     )
+    index = tmp_path / "docs" / "index.md"
+    mkdocs = Path(sys.executable).parent / "mkdocs"
+
+    def build() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(mkdocs), "build", "--strict", "--site-dir", str(tmp_path / "site")],
+            cwd=tmp_path,
+            env=dict(os.environ, NO_MKDOCS_2_WARNING="1"),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    index.write_text("# t\n\n[real](../examples/real.toml)\n")
+    ok = build()
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert (tmp_path / "site" / "source" / "examples" / "real.toml" / "index.html").is_file()
+    index.write_text("# t\n\n[gone](../examples/no-such-file.toml)\n")
+    r = build()
     assert r.returncode != 0
     assert "no-such-file.toml" in r.stdout + r.stderr

@@ -6,6 +6,8 @@ generator writes."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -16,16 +18,25 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 SEED = EXAMPLES / "seed"
-BIN = Path(sys.executable).parent
 LXD_ANSWERS = ROOT / "tests" / "lxd" / "data" / "lxd-5.0.2" / "all-projects.json"
 
 ROLES = {"r1": 200, "r2": 150, "r3": 100}  # egress_role primary / secondary / tertiary
 
 
 def run(*argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(BIN / argv[0]), *argv[1:]], capture_output=True, text=True, timeout=60, cwd=ROOT
-    )
+    """The command's own entry point, in this process (the same code as the installed script,
+    without a Python start-up per call): exit status and output."""
+    from bgpspeak.cli import main as bgpspeak_main
+    from routeragent.cli import main as routeragent_main
+
+    entry = {"bgpspeak": bgpspeak_main, "routeragent": routeragent_main}[argv[0]]
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = entry(list(argv[1:]))
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else 1
+    return subprocess.CompletedProcess(list(argv), code, out.getvalue(), err.getvalue())
 
 
 @pytest.mark.parametrize(
@@ -81,8 +92,9 @@ def test_lxd_announcer_configs_load_and_announce(config: Path) -> None:
     assert any(" subnet " in ln for ln in lines) and any(" instance " in ln for ln in lines)
 
 
-def test_daemon_config_passes_check() -> None:
-    r = run("bgpspeak", "run", "--check", str(EXAMPLES / "daemon" / "speaker.toml"))
+@pytest.mark.parametrize("name", ["speaker.toml", "from-exabgp.toml"])
+def test_daemon_configs_pass_check(name: str) -> None:
+    r = run("bgpspeak", "run", "--check", str(EXAMPLES / "daemon" / name))
     assert r.returncode == 0, r.stdout + r.stderr
 
 
