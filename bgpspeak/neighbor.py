@@ -87,15 +87,18 @@ class Neighbor:
 
     @property
     def ip(self) -> IPAddress:
+        """The neighbor's address as an ``ipaddress`` object."""
         return _ip(self.address, "address")
 
     @property
     def local_ip(self) -> IPAddress | None:
+        """``local_address`` as an ``ipaddress`` object, or None."""
         return None if self.local_address is None else _ip(self.local_address, "local_address")
 
     def peer_config(
         self, local_as: int, router_id: ipaddress.IPv4Address, hostname: str | None = None
     ) -> PeerConfig:
+        """The session layer's configuration for this neighbor, given our side's identity."""
         fams = tuple(Family.parse(f) for f in self.families) or (IPV4_UNICAST, IPV6_UNICAST)
         return PeerConfig(
             peer_address=self.ip,

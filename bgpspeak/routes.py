@@ -106,6 +106,7 @@ class Route:
 
     @property
     def family(self) -> Family:
+        """IPv4 or IPv6 unicast, from the prefix."""
         return IPV4_UNICAST if self.prefix.afi == 1 else IPV6_UNICAST
 
 

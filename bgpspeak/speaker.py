@@ -97,9 +97,11 @@ class EventStream:
         return await self._queue.get()
 
     async def get(self, timeout: float | None = None) -> Event:
+        """The next event; ``TimeoutError`` when none comes within ``timeout`` seconds."""
         return await asyncio.wait_for(self._queue.get(), timeout)
 
     def close(self) -> None:
+        """Stop collecting events for this stream (an unread stream would grow forever)."""
         if self._queue in self._registry:
             self._registry.remove(self._queue)
 
@@ -111,6 +113,15 @@ class EventStream:
 
 
 class Speaker:
+    """A BGP speaker: our AS and identifier, the listening sockets and the neighbors.
+
+    Routes given to :meth:`announce`, :meth:`withdraw` and :meth:`replace` go to every neighbor
+    (including ones added later) unless ``neighbors=`` scopes them; routes announced before
+    :meth:`start` go out in each session's initial transfer, followed by End-of-RIB. What
+    happens (sessions, received routes, errors) comes out of :meth:`events`. Use it as an
+    ``async with`` block, or call :meth:`start` and :meth:`stop`.
+    """
+
     def __init__(
         self,
         local_as: int,
@@ -149,6 +160,9 @@ class Speaker:
     # --- neighbors ------------------------------------------------------------------------------
 
     def add_neighbor(self, neighbor: Neighbor) -> Peer:
+        """Configure a neighbor; on a running speaker its session starts at once. Returns its
+        :class:`~bgpspeak.peer.Peer` (Adj-RIB-In, Adj-RIB-Out, state). ``ValueError`` when
+        the address is already a neighbor."""
         addr = neighbor.ip
         if addr in self._peers:
             raise ValueError(f"neighbor {addr} is already configured")
@@ -189,10 +203,12 @@ class Speaker:
         await asyncio.sleep(0)
 
     def peer(self, address: str | IPAddress) -> Peer:
+        """The neighbor's :class:`~bgpspeak.peer.Peer` (``KeyError`` if not configured)."""
         return self._peers[normalize(ipaddress.ip_address(address))]
 
     @property
     def peers(self) -> dict[IPAddress, Peer]:
+        """Every neighbor's :class:`~bgpspeak.peer.Peer`, by address (a copy)."""
         return dict(self._peers)
 
     @property
@@ -201,6 +217,8 @@ class Speaker:
         return self._bfd
 
     def status(self) -> list[PeerStatus]:
+        """A snapshot of every neighbor: state, uptime, routes received and advertised,
+        message counters, last error."""
         out = []
         loop = self._loop
         for addr, p in self._peers.items():
@@ -228,6 +246,8 @@ class Speaker:
     # --- lifecycle ------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Open the listening sockets and start every neighbor's session (dialling unless
+        passive); returns at once, sessions come up in the background."""
         loop = asyncio.get_running_loop()
         self._loop = loop
         for host, port in self.listen:
@@ -324,6 +344,8 @@ class Speaker:
         *,
         neighbors: Iterable[str | IPAddress] | None = None,
     ) -> None:
+        """Withdraw the routes for ``prefixes`` (text or :class:`Prefix`; a path id in the
+        prefix withdraws that ADD-PATH path only)."""
         items = (prefixes,) if isinstance(prefixes, str | Prefix) else prefixes
         self._submit(self._remove_op(items, self._targets(neighbors)))
 
@@ -508,6 +530,8 @@ class Speaker:
         return EventStream(q, self._queues)
 
     async def wait_established(self, neighbor: str | IPAddress, timeout: float = 30.0) -> None:
+        """Return once the session with ``neighbor`` is Established (``TimeoutError`` after
+        ``timeout`` seconds, naming the state it is in)."""
         peer = self.peer(neighbor)
         deadline = asyncio.get_running_loop().time() + timeout
         while peer.state is not State.ESTABLISHED:

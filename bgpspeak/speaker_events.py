@@ -15,6 +15,9 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 @dataclass(frozen=True, slots=True)
 class PeerStateChanged:
+    """The session moved from FSM state ``old`` to ``new`` (``"Idle"``, ``"Connect"``,
+    ``"Active"``, ``"OpenSent"``, ``"OpenConfirm"``, ``"Established"``)."""
+
     peer: IPAddress
     old: str
     new: str
@@ -22,6 +25,9 @@ class PeerStateChanged:
 
 @dataclass(frozen=True, slots=True)
 class PeerUp:
+    """The session reached Established; ``negotiated`` says what both OPENs agreed on (hold
+    time, families, ADD-PATH, graceful restart, the peer's AS and identifier)."""
+
     peer: IPAddress
     negotiated: Negotiated
 
@@ -38,6 +44,10 @@ class PeerDown:
 
 @dataclass(frozen=True, slots=True)
 class RouteReceived:
+    """A route the neighbor announced (or replaced): its family, prefix (with the path id
+    under ADD-PATH), next hops (global, and link-local for IPv6 when sent) and the decoded
+    path attributes in wire order."""
+
     peer: IPAddress
     family: Family
     prefix: Prefix
@@ -47,6 +57,9 @@ class RouteReceived:
 
 @dataclass(frozen=True, slots=True)
 class RouteWithdrawn:
+    """The neighbor withdrew ``prefix`` (also sent for stale routes swept after a graceful
+    restart)."""
+
     peer: IPAddress
     family: Family
     prefix: Prefix
@@ -54,6 +67,8 @@ class RouteWithdrawn:
 
 @dataclass(frozen=True, slots=True)
 class EndOfRib:
+    """The neighbor finished its initial transfer for ``family`` (RFC 4724 End-of-RIB)."""
+
     peer: IPAddress
     family: Family
 
