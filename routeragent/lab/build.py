@@ -90,15 +90,22 @@ class Lab:
 
     # ---- up
 
-    def up(self, log: list[str] | None = None) -> list[str]:
+    def up(self) -> list[str]:
         """Clean leftovers, then build everything. Returns what was cleaned (for the user)."""
+        check_reachable_by_frr(self.run_dir)
         missing = missing_programs()
         if missing:
             raise LabError(
                 f"missing programs: {', '.join(missing)} (Debian packages: iproute2, frr, "
                 "keepalived; ./scripts/bootstrap installs them)"
             )
-        cleaned = clean(self.run_dir, self.names)
+        cleaned = clean(self.run_dir)
+        taken = sorted(system.namespaces() & set(self.names.namespaces))
+        if taken:
+            raise LabError(
+                f"namespaces {', '.join(taken)} exist but no lab in {self.run_dir} recorded "
+                "them (another lab with the same prefix? use its --run-dir, or --prefix)"
+            )
         self.run_dir.mkdir(parents=True)
         self.run_dir.chmod(0o755)  # FRR drops to user frr and must reach its directory
         state = {
@@ -327,10 +334,21 @@ class Lab:
     # ---- down
 
     def down(self) -> list[str]:
-        return clean(self.run_dir, self.names)
+        return clean(self.run_dir)
 
 
 # --------------------------------------------------------------------------- state, cleanup
+
+
+def check_reachable_by_frr(run_dir: Path) -> None:
+    """FRR drops to user frr: every existing parent of the run directory must let others
+    through, or zebra fails to start with a message about its pid file."""
+    for parent in run_dir.absolute().parents:
+        if parent.exists() and not parent.stat().st_mode & 0o001:
+            raise LabError(
+                f"{parent} is mode {parent.stat().st_mode & 0o777:o}: FRR (user frr) could "
+                f"not reach {run_dir}; choose another --run-dir"
+            )
 
 
 def read_state(run_dir: Path) -> dict[str, Any] | None:
@@ -350,15 +368,14 @@ def remove_frr_crash_dirs(frr_dir: Path) -> None:
             shutil.rmtree(f"/var/tmp/frr/{daemon}.{pid}", ignore_errors=True)
 
 
-def clean(run_dir: Path, names: Names) -> list[str]:
-    """Remove a lab (running, half-built or crashed): its processes, namespaces and files.
-    Safe to call at any time, any number of times. Returns what it removed."""
+def clean(run_dir: Path) -> list[str]:
+    """Remove the lab recorded in ``run_dir`` (running, half-built or crashed): its processes,
+    namespaces and files. Only what ``lab.json`` names is touched, so another lab with other
+    names is safe. Safe to call at any time, any number of times. Returns what it removed."""
     removed: list[str] = []
     state = read_state(run_dir) or {}
     recorded = state.get("namespaces", [])
-    ours = set(names.namespaces)
-    if isinstance(recorded, list):
-        ours |= {str(n) for n in recorded}
+    ours = {str(n) for n in recorded} if isinstance(recorded, list) else set()
     existing = system.namespaces() & ours
     # graceful first: speakers send a Cease, FRR and keepalived tidy their files
     pid_files = sorted(run_dir.rglob("*.pid")) if run_dir.is_dir() else []

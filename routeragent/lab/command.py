@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -33,6 +34,14 @@ from routeragent.lab.topology import DEFAULT_PREFIX, DEFAULT_RUN_DIR, HOSTS, ROU
 CLEAR = "\x1b[H\x1b[2J"
 
 
+def _prefix(text: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,19}", text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: letters, digits, '_', '.', '-' (at most 20, not starting with a sign)"
+        )
+    return text
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.description = "The seed topology as a live lab in network namespaces (root)."
     common = argparse.ArgumentParser(add_help=False)
@@ -45,7 +54,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="lab_command", required=True)
     up = sub.add_parser("up", parents=[common], help="build the lab (cleans leftovers first)")
     up.add_argument(
-        "--prefix", default=DEFAULT_PREFIX, help="namespace name prefix (default %(default)s)"
+        "--prefix",
+        type=_prefix,
+        default=DEFAULT_PREFIX,
+        help="namespace name prefix (default %(default)s)",
     )
     up.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for steady")
     up.add_argument("--quiet", action="store_true", help="no status screen at the end")
@@ -140,9 +152,7 @@ def cmd_scenario(args: argparse.Namespace) -> int:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
-    state = read_state(args.run_dir)
-    prefix = str(state["prefix"]) if state else DEFAULT_PREFIX
-    removed = clean(args.run_dir, Names(prefix))
+    removed = clean(args.run_dir)
     print(f"removed {', '.join(removed)}" if removed else "nothing to remove")
     return 0
 

@@ -234,6 +234,16 @@ def test_scenarios_refuse_what_cannot_be_done(lab: LabRun) -> None:
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert r.returncode == 1 and "no lab in /tmp/ra-demo-nothing-here" in r.stderr
+    # a second lab with the same namespace names is refused, the running one left alone
+    other = Path(f"{lab.run_dir}-other")
+    r = subprocess.run(
+        [sys.executable, "-m", "routeragent.cli", "lab", "up", "--prefix", lab.prefix,
+         "--run-dir", str(other)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert r.returncode == 1 and f"namespaces {lab.prefix}core1" in r.stderr, r.stderr
+    assert not other.exists()
+    assert "steady" in lab.status()
 
 
 def test_down_leaves_nothing_behind(lab: LabRun) -> None:

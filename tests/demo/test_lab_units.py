@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
+import shutil
+import tempfile
 import tomllib
 from pathlib import Path
 
@@ -236,3 +238,30 @@ def test_a_core_that_cannot_reach_the_anycast_service_is_a_problem() -> None:
         "core1: anycast service no answer (timed out)",
         "core2: anycast service no answer (timed out)",
     ]
+
+
+def test_prefixes_are_checked_before_anything_is_built() -> None:
+    from routeragent.cli import parser
+
+    args = parser().parse_args(["lab", "up", "--prefix", "t1-", "--run-dir", "/tmp/x"])
+    assert args.prefix == "t1-" and args.run_dir == Path("/tmp/x")
+    for bad in ("a b", "x/y", "a" * 21, ".hidden"):
+        with pytest.raises(SystemExit):
+            parser().parse_args(["lab", "up", "--prefix", bad])
+
+
+def test_a_run_dir_frr_cannot_reach_is_refused() -> None:
+    from routeragent.lab.build import check_reachable_by_frr
+    from routeragent.lab.system import LabError
+
+    base = Path(tempfile.mkdtemp(prefix="ra-lab-unit-", dir="/tmp"))
+    try:
+        private = base / "private"
+        private.mkdir(mode=0o700)
+        with pytest.raises(LabError, match="mode 700: FRR"):
+            check_reachable_by_frr(private / "lab")
+        private.chmod(0o755)
+        base.chmod(0o755)
+        check_reachable_by_frr(private / "lab")
+    finally:
+        shutil.rmtree(base)
