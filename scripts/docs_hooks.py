@@ -152,7 +152,9 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
         if rel is None:
             return m.group(0)
         target = posixpath.relpath(_source_page(rel), posixpath.dirname(src) or ".")
-        return f"]({target}{m.group(2) or ''})"
+        # the source page shows the file as text: an anchor into it (a heading of a README)
+        # has no target there, so the link goes to the page
+        return f"]({target})"
 
     markdown = _LINK.sub(repl, markdown)
 
