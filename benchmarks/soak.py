@@ -10,7 +10,7 @@ it: one over IPv4 and one over IPv6, each carrying IPv4 and IPv6 unicast. While 
   ``--prefixes`` prefixes (announce, change MED / communities / AS-path prepends, withdraw);
 - flaps: every ``--flap-interval`` seconds one session (or the link) goes down and comes back,
   in turn: ``clear bgp`` on FRR, our side removing and re-adding the neighbor, ``neighbor X
-  shutdown`` on FRR, and the link down for longer than the hold time;
+  shutdown`` on FRR, and the link down for longer than the hold time (``--hold``, 9 s);
 - every ``--sample-interval`` seconds a sample: our RSS, open file descriptors, asyncio tasks,
   threads, sessions Established, routes announced, FRR bgpd's RSS (one JSON line each in
   ``--out``).
@@ -56,7 +56,6 @@ FRR_AS = 65001
 OUR_AS = 65002
 COMMUNITIES = ("65002:1", "65002:2", "65002:3", "65002:40", "65002:500")
 FLAP_KINDS = ("frr-clear", "ours", "frr-shutdown", "link")
-HOLD = 9
 
 
 @dataclass
@@ -73,6 +72,7 @@ class Settings:
     out: Path | None = None
     summary: Path | None = None
     settle_timeout: float = 120.0
+    hold: int = 9  # hold time both ways (keepalives every third of it)
 
 
 @dataclass
@@ -135,7 +135,7 @@ class Soak:
         b = self.link.b
         common: dict[str, Any] = {
             "remote_as": FRR_AS,
-            "hold_time": HOLD,
+            "hold_time": self.settings.hold,
             "connect_retry_time": 1,
             "next_hop_self_v4": b.ipv4,
             "next_hop_self_v6": b.ipv6,
@@ -200,7 +200,7 @@ class Soak:
             ifname = self.link.b.ifname
             await asyncio.to_thread(self.spk_ns.ip, "link", "set", ifname, "down")
             try:
-                await asyncio.sleep(HOLD + 1)
+                await asyncio.sleep(self.settings.hold + 1)
             finally:
                 await asyncio.to_thread(self.spk_ns.ip, "link", "set", ifname, "up")
         self.counters.flaps += 1
@@ -356,8 +356,8 @@ def soak_lab() -> Iterator[tuple[Lab, Namespace, Namespace, Link]]:
             run.remove()
 
 
-def start_frr(lab: Lab, frr_ns: Namespace, link: Link, frr_routes: int) -> FrrInstance:
-    lines = ("passive", f"timers 3 {HOLD}")
+def start_frr(lab: Lab, frr_ns: Namespace, link: Link, frr_routes: int, hold: int) -> FrrInstance:
+    lines = ("passive", f"timers {max(1, hold // 3)} {hold}")
     neighbors = [
         FrrNeighbor(link.b.ipv4, OUR_AS, families=("ipv4", "ipv6"), lines=lines),
         FrrNeighbor(link.b.ipv6, OUR_AS, families=("ipv4", "ipv6"), lines=lines),
@@ -370,7 +370,7 @@ def start_frr(lab: Lab, frr_ns: Namespace, link: Link, frr_routes: int) -> FrrIn
 
 async def soak(settings: Settings) -> dict[str, Any]:
     with soak_lab() as (lab, frr_ns, spk_ns, link):
-        frr = start_frr(lab, frr_ns, link, settings.frr_routes)
+        frr = start_frr(lab, frr_ns, link, settings.frr_routes, settings.hold)
         s = Soak(settings, lab, frr_ns, spk_ns, link, frr, random.Random(settings.seed))
         pool = prefix_pool(settings.prefixes)
         out = settings.out.open("w") if settings.out else None
@@ -460,6 +460,7 @@ def parse_args(argv: list[str]) -> Settings:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--rss-tolerance-kib", type=int, default=3072)
     ap.add_argument("--settle-timeout", type=float, default=120.0, help="seconds (120)")
+    ap.add_argument("--hold", type=int, default=9, help="BGP hold time, both sides (9)")
     ap.add_argument("--out", type=Path, help="samples as JSON lines")
     ap.add_argument("--summary", type=Path, help="write the summary JSON here too")
     a = ap.parse_args(argv)
@@ -472,6 +473,8 @@ def parse_args(argv: list[str]) -> Settings:
     for name in ("churn_interval", "flap_interval", "sample_interval"):
         if getattr(a, name) <= 0:
             problems.append(f"--{name.replace('_', '-')}: must be > 0")
+    if not 3 <= a.hold <= 65535:
+        problems.append("--hold: must be in 3..65535 (RFC 4271)")
     seconds = a.seconds if a.seconds is not None else a.minutes * 60
     if seconds <= 0:
         problems.append("--minutes/--seconds: must be > 0")
@@ -490,6 +493,7 @@ def parse_args(argv: list[str]) -> Settings:
         out=a.out,
         summary=a.summary,
         settle_timeout=a.settle_timeout,
+        hold=a.hold,
     )
 
 

@@ -329,6 +329,8 @@ class Agent:
             "config": str(self.config_path),
             "updated": round(obs.wall if obs.wall is not None else self.clock.wall(), 3),
             "updated_monotonic": round(obs.now, 3),
+            # staleness counts from the write: a slow pass is not a stale agent
+            "written_monotonic": round(self.clock.mono(), 3),
             "boot_id": self.state.boot,
             "interval": cfg.agent.interval,
             "frr_error": obs.frr_error,

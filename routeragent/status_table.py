@@ -21,7 +21,7 @@ def status_now(status: dict[str, Any]) -> float:
     """ "Now" on the status file's wall clock, measured with CLOCK_MONOTONIC when the file was
     written on this boot: a wall clock stepped since the agent wrote it (NTP, an operator)
     must not make a live agent look stale, nor a dead one fresh."""
-    mono = status.get("updated_monotonic")
+    mono = status.get("written_monotonic", status.get("updated_monotonic"))
     here = boot_id()
     if isinstance(mono, int | float) and here and status.get("boot_id") == here:
         return float(status.get("updated", 0)) + (time.monotonic() - float(mono))

@@ -120,7 +120,7 @@ def test_status_table_and_staleness(env: Path, capsys: pytest.CaptureFixture[str
     assert main(["status", *cfg(env)]) == 0
     assert "STALE" not in capsys.readouterr().out
     # the agent really stopped writing a minute ago
-    status["updated_monotonic"] -= 60
+    status["written_monotonic"] -= 60
     status_file.write_text(json.dumps(status))
     assert main(["status", *cfg(env)]) == 1
     assert "STALE" in capsys.readouterr().out

@@ -20,8 +20,8 @@ SOAK = Path(__file__).resolve().parents[2] / "benchmarks" / "soak.py"
 def test_soak_smoke(tmp_path: Path) -> None:
     require("frr")
     summary, samples = tmp_path / "summary.json", tmp_path / "samples.jsonl"
-    argv = [sys.executable, str(SOAK), "--seconds", "24", "--flap-interval", "5"]
-    argv += ["--sample-interval", "2", "--prefixes", "600", "--settle-timeout", "40"]
+    argv = [sys.executable, str(SOAK), "--seconds", "20", "--flap-interval", "2", "--hold", "3"]
+    argv += ["--sample-interval", "1", "--prefixes", "600", "--settle-timeout", "40"]
     argv += ["--out", str(samples), "--summary", str(summary)]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=110, check=False)
     assert summary.exists(), done.stderr[-3000:]

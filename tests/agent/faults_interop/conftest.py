@@ -1,8 +1,34 @@
 """Fault interop tests: one router (FRR + keepalived + routeragent) and its provider, built
-per test with tests/lab (namespaces named with the pid, torn down whatever happens)."""
+once for the module with tests/lab (namespaces named with the pid, torn down whatever
+happens). Each test leaves the router healthy again, and the next one checks that first."""
 
 from __future__ import annotations
 
-from lab.pytest_support import lab, lab_run, pytest_runtest_makereport
+from collections.abc import Iterator
 
-__all__ = ["lab", "lab_run", "pytest_runtest_makereport"]
+import pytest
+from lab import Lab
+from lab.preflight import require
+from lab.pytest_support import lab_run
+from lab.runs import Run
+
+from agent.faults_interop.router import Router, router
+
+__all__ = ["lab_run"]
+
+
+@pytest.fixture(scope="module")
+def rt(lab_run: Run) -> Iterator[Router]:
+    require("frr")
+    the_lab = Lab(lab_run, "routeragent-faults")
+    try:
+        with router(the_lab) as it:
+            yield it
+    finally:
+        the_lab.close()
+
+
+@pytest.fixture
+def healthy(rt: Router) -> Router:
+    rt.wait_healthy()
+    return rt
