@@ -12,7 +12,10 @@ import contextlib
 import ipaddress
 import socket
 import struct
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Any
 
 MARKER = b"\xff" * 16
 OPEN, UPDATE, NOTIFICATION, KEEPALIVE, ROUTE_REFRESH = 1, 2, 3, 4, 5
@@ -132,6 +135,9 @@ class Received:
 class RawPeer:
     """One TCP connection to the target, driven by a case."""
 
+    #: where attacking sockets are made: the attackers' namespace (``Namespace.entered``)
+    socket_context: Callable[[], AbstractContextManager[Any]] = contextlib.nullcontext
+
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader = reader
         self.writer = writer
@@ -142,7 +148,8 @@ class RawPeer:
     async def connect(
         cls, src: str, dst: str, port: int, *, rcvbuf: int | None = None, timeout: float = 5.0
     ) -> RawPeer:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        with RawPeer.socket_context():
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setblocking(False)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if rcvbuf is not None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -98,12 +99,17 @@ def neighbor_specs(cases: list[Case]) -> list[NeighborSpec]:
     return specs
 
 
-def add_addresses(ns: Any) -> None:
-    """The target's and every attacker's address on the namespace's loopback."""
-    ns.ip("addr", "add", f"{TARGET_ADDRESS}/24", "dev", "lo")
-    ns.ip("addr", "add", f"{BYSTANDER}/32", "dev", "lo")
+def topology(lab: Any) -> tuple[Any, Any]:
+    """Two namespaces joined by a veth: the target's (10.77.0.1) and the attackers' (the
+    bystander and one address per case, all in 10.77.0.0/24). Separate namespaces, because a
+    target that owns its peers' addresses rejects their next hops as its own (FRR does)."""
+    tgt, atk = lab.namespace("target"), lab.namespace("attackers")
+    link = lab.link(tgt, atk)
+    tgt.ip("addr", "add", f"{TARGET_ADDRESS}/24", "dev", link.a.ifname)
+    atk.ip("addr", "add", f"{BYSTANDER}/24", "dev", link.b.ifname)
     for i in range(len(CASES)):
-        ns.ip("addr", "add", f"{neighbor_address(i)}/32", "dev", "lo")
+        atk.ip("addr", "add", f"{neighbor_address(i)}/24", "dev", link.b.ifname)
+    return tgt, atk
 
 
 class Bystander:
@@ -252,18 +258,19 @@ def main(argv: list[str] | None = None) -> int:
         for name in names:
             lab = Lab(run, f"adversarial-{name}")
             try:
-                ns = lab.namespace("adv")
-                add_addresses(ns)
+                tgt, atk = topology(lab)
                 specs = neighbor_specs(cases)
-                with ns.entered():
+                RawPeer.socket_context = atk.entered
+                with tgt.entered():
                     target: Any = (
-                        BgpspeakTarget(specs) if name == "bgpspeak" else FrrTarget(lab, ns, specs)
+                        BgpspeakTarget(specs) if name == "bgpspeak" else FrrTarget(lab, tgt, specs)
                     )
                     reports.append(asyncio.run(run_cases(target, cases, full=args.full)))
             finally:
                 lab.close()
     finally:
-        run.remove()
+        if not os.environ.get("BS_LAB_KEEP"):
+            run.remove()
     for rep in reports:
         bad = [r for r in rep.results if not r.ok]
         print(

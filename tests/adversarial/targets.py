@@ -141,6 +141,13 @@ class FrrTarget:
             )
         config = bgpd_config(self.asn, self.router_id, frr_neighbors)
         self.frr = await asyncio.to_thread(self.lab.frr, self.ns, config)
+        # a passive neighbor leaves Idle (where FRR refuses connections) after its start timer
+        wanted = {n.address for n in self.neighbors}
+        for _ in range(300):
+            view = await asyncio.to_thread(self.frr.neighbors)
+            if all(view.get(a, {}).get("bgpState") == "Active" for a in wanted):
+                break
+            await asyncio.sleep(0.1)
 
     async def stop(self) -> None:
         return None  # the lab stops it

@@ -4,13 +4,15 @@ for the big floods by hand)."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pytest
 from lab import Lab
 
 from .cases import CASES
-from .run import BYSTANDER_PREFIX, add_addresses, neighbor_specs, run_cases
+from .rawpeer import RawPeer
+from .run import BYSTANDER_PREFIX, neighbor_specs, run_cases, topology
 from .targets import BgpspeakTarget
 
 MiB = 1 << 20
@@ -20,10 +22,13 @@ MiB = 1 << 20
 def report(lab: Lab) -> Any:
     import asyncio
 
-    ns = lab.namespace("adv")
-    add_addresses(ns)
-    with ns.entered():
-        return asyncio.run(run_cases(BgpspeakTarget(neighbor_specs(CASES)), CASES))
+    tgt, atk = topology(lab)
+    RawPeer.socket_context = atk.entered
+    try:
+        with tgt.entered():
+            return asyncio.run(run_cases(BgpspeakTarget(neighbor_specs(CASES)), CASES))
+    finally:
+        RawPeer.socket_context = contextlib.nullcontext
 
 
 def test_every_attack_gets_its_rfc_answer(report: Any) -> None:
