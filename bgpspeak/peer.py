@@ -11,7 +11,7 @@ import asyncio
 import ipaddress
 import logging
 import socket
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from .neighbor import Neighbor
@@ -651,7 +651,7 @@ class Peer:
             attrs = tuple(a for a in attrs if a.type_code not in _INTERNAL_ONLY)
         mp = update.mp_reach
         nh4 = update.get(3)
-        batches: list[tuple[Family, tuple[Prefix, ...], tuple[IPAddress, ...]]] = []
+        batches: list[tuple[Family, Sequence[Prefix], tuple[IPAddress, ...]]] = []
         if update.nlri:
             batches.append(
                 (IPV4_UNICAST, update.nlri, (nh4.address,) if isinstance(nh4, NextHop) else ())

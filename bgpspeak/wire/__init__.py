@@ -103,6 +103,7 @@ from .message import MARKER, Message, check_header
 from .mpnlri import MpReachNlri, MpUnreachNlri
 from .open import CapabilitiesParameter, Open, UnknownParameter
 from .prefix import Prefix, decode_prefixes, encode_prefixes
+from .prefix_run import PrefixRun
 from .simple_messages import Keepalive, Notification, RouteRefresh
 from .update import AttributeCache, Update, build_update, decode_path_attributes, decode_update
 
@@ -184,6 +185,7 @@ __all__ = [
     "OriginatorId",
     "PathAttribute",
     "Prefix",
+    "PrefixRun",
     "Role",
     "RouteRefresh",
     "RouteRefreshCapability",

@@ -8,13 +8,15 @@ they are not errors, and a speaker that does not use them only needs to pass the
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from .attribute import OPTIONAL, AttributeMalformed, PathAttribute, register
 from .errors import Action, DecodeError, UpdateSubcode
 from .family import PREFIX_FAMILIES, Context, Family, afi_text, safi_text
-from .prefix import Prefix, decode_prefixes, encode_prefixes
+from .prefix import Prefix
+from .prefix_run import PrefixRun, encode_run
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -29,13 +31,11 @@ _MP_ERROR = UpdateSubcode.OPTIONAL_ATTRIBUTE_ERROR
 _NH_LENGTHS = {1: (4, 16, 32), 2: (16, 32)}
 
 
-def _decode_nlri(
-    family: Family, data: bytes, ctx: Context, what: str
-) -> tuple[Prefix, ...] | bytes:
+def _decode_nlri(family: Family, data: bytes, ctx: Context, what: str) -> Sequence[Prefix] | bytes:
     if family not in PREFIX_FAMILIES:
         return bytes(data)
     try:
-        return decode_prefixes(data, family.afi, family in ctx.add_path, what)
+        return PrefixRun.decode(data, family.afi, family in ctx.add_path, what)
     except DecodeError as e:
         # RFC 7606 section 5.3 / 7.11: NLRI that cannot be parsed cannot be withdrawn either.
         raise AttributeMalformed(
@@ -43,13 +43,13 @@ def _decode_nlri(
         ) from None
 
 
-def _encode_nlri(family: Family, nlri: tuple[Prefix, ...] | bytes, ctx: Context) -> bytes:
+def _encode_nlri(family: Family, nlri: Sequence[Prefix] | bytes, ctx: Context) -> bytes:
     if isinstance(nlri, bytes | bytearray):
         return bytes(nlri)
-    return encode_prefixes(nlri, family in ctx.add_path)
+    return encode_run(nlri, family in ctx.add_path)
 
 
-def _nlri_json(nlri: tuple[Prefix, ...] | bytes) -> Any:
+def _nlri_json(nlri: Sequence[Prefix] | bytes) -> Any:
     if isinstance(nlri, bytes | bytearray):
         return {"raw": bytes(nlri).hex()}
     return [p.to_json() for p in nlri]
@@ -87,7 +87,7 @@ class MpReachNlri(PathAttribute):
     afi: int
     safi: int
     next_hop: bytes
-    nlri: tuple[Prefix, ...] | bytes = ()
+    nlri: Sequence[Prefix] | bytes = ()
     reserved: int = 0
     flags: int = OPTIONAL
 
@@ -96,7 +96,7 @@ class MpReachNlri(PathAttribute):
         cls,
         family: Family,
         next_hops: tuple[IPAddress, ...] | list[IPAddress],
-        nlri: tuple[Prefix, ...] | list[Prefix],
+        nlri: Sequence[Prefix],
     ) -> MpReachNlri:
         """From addresses: one IPv4 or IPv6 address, or IPv6 global + link-local."""
         raw = b"".join(a.packed for a in next_hops)
@@ -133,7 +133,7 @@ class MpReachNlri(PathAttribute):
                     _MP_ERROR,
                 )
             try:
-                nlri: tuple[Prefix, ...] | bytes = decode_prefixes(
+                nlri: Sequence[Prefix] | bytes = PrefixRun.decode(
                     value[5 + nhlen :], afi, key in ctx.add_path, "MP_REACH_NLRI.nlri"
                 )
             except DecodeError as e:
@@ -196,7 +196,7 @@ class MpUnreachNlri(PathAttribute):
 
     afi: int
     safi: int
-    withdrawn: tuple[Prefix, ...] | bytes = ()
+    withdrawn: Sequence[Prefix] | bytes = ()
     flags: int = OPTIONAL
 
     @property

@@ -8,6 +8,7 @@ sorts cheaply, costs a fraction of the memory, and converts to ``ipaddress`` on 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from .errors import Action, DecodeError, ErrorCode, UpdateSubcode
@@ -164,7 +165,7 @@ def decode_prefixes(
     return tuple(out)
 
 
-def encode_prefixes(prefixes: tuple[Prefix, ...] | list[Prefix], add_path: bool) -> bytes:
+def encode_prefixes(prefixes: Iterable[Prefix], add_path: bool) -> bytes:
     """Encode prefixes; with ``add_path`` a missing path id is sent as 0."""
     parts: list[bytes] = []
     append = parts.append

@@ -9,7 +9,7 @@ cached.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -30,7 +30,8 @@ from .errors import Action, DecodeError, ErrorCode, UpdateSubcode, update_error
 from .family import DEFAULT_CONTEXT, IPV4_UNICAST, Context, Family
 from .message import UPDATE, Message
 from .mpnlri import MpReachNlri, MpUnreachNlri
-from .prefix import Prefix, decode_prefixes, encode_prefixes
+from .prefix import Prefix
+from .prefix_run import PrefixRun, encode_run
 
 _MP_REACH = 14
 _MP_UNREACH = 15
@@ -84,9 +85,9 @@ class Update(Message):
 
     TYPE: ClassVar[int] = UPDATE
 
-    withdrawn: tuple[Prefix, ...] = ()
+    withdrawn: Sequence[Prefix] = ()
     attributes: tuple[PathAttribute, ...] = ()
-    nlri: tuple[Prefix, ...] = ()
+    nlri: Sequence[Prefix] = ()
 
     # --- access ---------------------------------------------------------------------------------
 
@@ -166,14 +167,14 @@ class Update(Message):
 
     def encode_body(self, ctx: Context) -> bytes:
         add4 = IPV4_UNICAST in ctx.add_path
-        w = encode_prefixes(self.withdrawn, add4)
+        w = encode_run(self.withdrawn, add4)
         a = b"".join([attr.encode(ctx) for attr in self.attributes])
         return (
             len(w).to_bytes(2, "big")
             + w
             + len(a).to_bytes(2, "big")
             + a
-            + encode_prefixes(self.nlri, add4)
+            + encode_run(self.nlri, add4)
         )
 
     def json_body(self) -> dict[str, Any]:
@@ -190,10 +191,11 @@ class Update(Message):
 
 
 _set = object.__setattr__
+_decode_run = PrefixRun.decode
 
 
 def _new_update(
-    withdrawn: tuple[Prefix, ...], attributes: tuple[PathAttribute, ...], nlri: tuple[Prefix, ...]
+    withdrawn: Sequence[Prefix], attributes: tuple[PathAttribute, ...], nlri: Sequence[Prefix]
 ) -> Update:
     """Update() without the frozen dataclass __init__ overhead (the decode hot path)."""
     u = object.__new__(Update)
@@ -227,7 +229,7 @@ def decode_update(
             "update.withdrawn_length",
         )
     add4 = IPV4_UNICAST in ctx.add_path
-    withdrawn = decode_prefixes(body[2 : 2 + wlen], 1, add4, "update.withdrawn") if wlen else ()
+    withdrawn = _decode_run(body[2 : 2 + wlen], 1, add4, "update.withdrawn") if wlen else ()
     apos = 4 + wlen
     alen = (body[apos - 2] << 8) | body[apos - 1]
     aend = apos + alen
@@ -236,7 +238,7 @@ def decode_update(
             f"total path attribute length {alen} runs past the message ({n - apos} octets left)",
             "update.attributes_length",
         )
-    nlri = decode_prefixes(body[aend:], 1, add4, "update.nlri") if aend < n else ()
+    nlri = _decode_run(body[aend:], 1, add4, "update.nlri") if aend < n else ()
     if not alen:
         if nlri:
             raise DecodeError(
@@ -440,8 +442,8 @@ def _worse(a: DecodeError | None, b: DecodeError) -> DecodeError:
 
 def build_update(
     *,
-    nlri: tuple[Prefix, ...] | list[Prefix] = (),
-    withdrawn: tuple[Prefix, ...] | list[Prefix] = (),
+    nlri: Sequence[Prefix] = (),
+    withdrawn: Sequence[Prefix] = (),
     attributes: tuple[PathAttribute, ...] | list[PathAttribute] = (),
 ) -> Update:
     """An UPDATE with MP_REACH_NLRI / MP_UNREACH_NLRI first (RFC 7606 section 5.1: so that a

@@ -10,6 +10,7 @@ independent check that the codec framed the raw bytes right.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bgpspeak.wire import (
@@ -100,14 +101,14 @@ def labeled_routes(family: Family, data: bytes, add_path: bool, withdraw: bool) 
     return out
 
 
-def _prefix_routes(family: Family, prefixes: tuple[Prefix, ...]) -> list[Route]:
+def _prefix_routes(family: Family, prefixes: Sequence[Prefix]) -> list[Route]:
     return [Route(family, str(p.with_path_id(None)), p.path_id) for p in prefixes]
 
 
 def _mp_routes(
-    family: Family, nlri: tuple[Prefix, ...] | bytes, add_path: frozenset[Family], withdraw: bool
+    family: Family, nlri: Sequence[Prefix] | bytes, add_path: frozenset[Family], withdraw: bool
 ) -> list[Route] | None:
-    if isinstance(nlri, tuple):
+    if not isinstance(nlri, bytes):
         return _prefix_routes(family, nlri)
     if family.afi in (1, 2) and family.safi in (LABELED, VPN):
         return labeled_routes(family, nlri, family in add_path, withdraw)

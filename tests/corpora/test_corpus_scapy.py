@@ -11,7 +11,7 @@ End-of-RIB-refresh (lines 15 to 18): Scapy's ``m.withdrawn_routes`` is the first
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import pytest
 from corpus_outcomes import outcomes
@@ -38,8 +38,8 @@ def _update(m: Message) -> Update:
     return m
 
 
-def _prefixes(ps: tuple[Prefix, ...] | bytes) -> list[str]:
-    assert isinstance(ps, tuple)
+def _prefixes(ps: Sequence[Prefix] | bytes) -> list[str]:
+    assert not isinstance(ps, bytes)
     return [str(p.with_path_id(None)) for p in ps]
 
 
