@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from typing import Any, overload
+from typing import Any, ClassVar, overload
 
 from .errors import Action
 from .prefix import Prefix, decode_prefixes, encode_prefixes
@@ -54,12 +54,6 @@ def _run_pattern(bits: int, add_path: bool) -> re.Pattern[bytes]:
     return re.compile(entry + b"*+", re.DOTALL)
 
 
-#: (afi, add_path) -> fullmatch of a whole canonical run; C speed, no object per entry
-_CANONICAL = {
-    (afi, add_path): _run_pattern(bits, add_path).fullmatch
-    for afi, bits in _WIDTH.items()
-    for add_path in (False, True)
-}
 # _STEPS[bits][length]: (octets after the length octet, left shift to the full width)
 _STEPS = {
     bits: [((n + 7) >> 3, bits - (((n + 7) >> 3) << 3)) for n in range(bits + 1)]
@@ -77,16 +71,17 @@ class PrefixRun(Sequence[Prefix]):
 
     Build one with :meth:`decode` (checks the bytes, raising DecodeError like
     :func:`~bgpspeak.wire.decode_prefixes`) or :meth:`from_prefixes`. Never empty: an empty
-    field decodes to ``()``.
+    field decodes to ``()``. (A run is one object with one slot: the family and ADD-PATH
+    setting are those of its private subclass, one per combination.)
     """
 
-    __slots__ = ("_add_path", "_afi", "_count", "_items", "_raw")
+    __slots__ = ("_items", "_raw")
 
     _raw: bytes
-    _afi: int
-    _add_path: bool
-    _count: int
-    _items: tuple[Prefix, ...] | None
+    _items: tuple[Prefix, ...]
+    _AFI: ClassVar[int] = 0
+    _ADD_PATH: ClassVar[bool] = False
+    _BITS: ClassVar[int] = 0
 
     @classmethod
     def decode(
@@ -103,22 +98,26 @@ class PrefixRun(Sequence[Prefix]):
         the first malformed entry, exactly as :func:`~bgpspeak.wire.decode_prefixes` does.
         Returns ``()`` for no entries.
         """
-        match = _CANONICAL.get((afi, add_path))
-        if match is not None and match(data) is not None:
+        kind = _KINDS.get((afi, add_path))
+        if kind is not None and kind._match(data) is not None:
             if not data:
                 return ()
-            run: PrefixRun = _new(cls)
+            run: PrefixRun = _new(kind)
             run._raw = bytes(data)
-            run._afi = afi
-            run._add_path = add_path
-            run._count = -1
-            run._items = None
             return run
         # malformed (the careful decoder names the error) or host bits set (it clears them)
         prefixes = decode_prefixes(data, afi, add_path, field, action)
         if not prefixes:
             return ()
-        return cls._wrap(encode_prefixes(prefixes, add_path), afi, add_path, prefixes)
+        assert kind is not None
+        run = _new(kind)
+        run._raw = encode_prefixes(prefixes, add_path)
+        return run
+
+    @staticmethod
+    def _match(data: bytes) -> object:
+        """Whether ``data`` is a whole canonical run of this kind (set per subclass)."""
+        raise NotImplementedError
 
     @classmethod
     def from_prefixes(cls, prefixes: Sequence[Prefix], add_path: bool) -> PrefixRun | tuple[()]:
@@ -129,24 +128,7 @@ class PrefixRun(Sequence[Prefix]):
         afi = items[0].afi
         if any(p.afi != afi for p in items):
             raise ValueError("a PrefixRun holds prefixes of one address family")
-        if add_path:
-            items = tuple(p if p.path_id is not None else p.with_path_id(0) for p in items)
-        else:
-            items = tuple(p if p.path_id is None else p.with_path_id(None) for p in items)
-        run = cls.decode(encode_prefixes(items, add_path), afi, add_path, "prefixes")
-        return run
-
-    @classmethod
-    def _wrap(
-        cls, raw: bytes, afi: int, add_path: bool, items: tuple[Prefix, ...] | None
-    ) -> PrefixRun:
-        run: PrefixRun = _new(cls)
-        run._raw = raw
-        run._afi = afi
-        run._add_path = add_path
-        run._count = -1 if items is None else len(items)
-        run._items = items
-        return run
+        return cls.decode(encode_prefixes(items, add_path), afi, add_path, "prefixes")
 
     # --- what the run is ---------------------------------------------------------------------
 
@@ -157,16 +139,16 @@ class PrefixRun(Sequence[Prefix]):
 
     @property
     def afi(self) -> int:
-        return self._afi
+        return self._AFI
 
     @property
     def add_path(self) -> bool:
         """Whether each entry starts with an ADD-PATH path identifier (RFC 7911)."""
-        return self._add_path
+        return self._ADD_PATH
 
     def encode(self, add_path: bool) -> bytes:
         """The wire form with or without path identifiers (a missing one is sent as 0)."""
-        if add_path == self._add_path:
+        if add_path == self._ADD_PATH:
             return self._raw
         return encode_prefixes(self._decode(), add_path)
 
@@ -174,17 +156,14 @@ class PrefixRun(Sequence[Prefix]):
 
     def _decode(self) -> tuple[Prefix, ...]:
         """The Prefix objects; the bytes were validated, so no checks here."""
-        items = self._items
-        if items is not None:
-            return items
         raw = self._raw
-        afi = self._afi
-        table = _STEPS[32 if afi == 1 else 128]
+        afi = self._AFI
+        table = _STEPS[self._BITS]
         out: list[Prefix] = []
         append = out.append
         n = len(raw)
         i = 0
-        if self._add_path:
+        if self._ADD_PATH:
             while i < n:
                 plen = raw[i + 4]
                 nb, shift = table[plen]
@@ -198,11 +177,8 @@ class PrefixRun(Sequence[Prefix]):
                 plen = raw[i]
                 nb, shift = table[plen]
                 end = i + 1 + nb
-                append(
-                    _new_tuple(
-                        Prefix, (afi, _from_bytes(raw[i + 1 : end], "big") << shift, plen, None)
-                    )
-                )
+                addr = _from_bytes(raw[i + 1 : end], "big") << shift
+                append(_new_tuple(Prefix, (afi, addr, plen, None)))
                 i = end
         return tuple(out)
 
@@ -210,19 +186,16 @@ class PrefixRun(Sequence[Prefix]):
         return iter(self._decode())
 
     def __len__(self) -> int:
-        count = self._count
-        if count < 0:
-            raw = self._raw
-            table = _STEPS[32 if self._afi == 1 else 128]
-            skip = 5 if self._add_path else 1
-            lead = 4 if self._add_path else 0
-            n = len(raw)
-            i = 0
-            count = 0
-            while i < n:
-                i += skip + table[raw[i + lead]][0]
-                count += 1
-            self._count = count
+        raw = self._raw
+        table = _STEPS[self._BITS]
+        lead = 4 if self._ADD_PATH else 0
+        skip = 1 + lead
+        n = len(raw)
+        i = 0
+        count = 0
+        while i < n:
+            i += skip + table[raw[i + lead]][0]
+            count += 1
         return count
 
     def __bool__(self) -> bool:
@@ -235,15 +208,15 @@ class PrefixRun(Sequence[Prefix]):
     def __getitem__(self, index: slice) -> tuple[Prefix, ...]: ...
 
     def __getitem__(self, index: int | slice) -> Prefix | tuple[Prefix, ...]:
-        items = self._items
-        if items is None:
+        try:
+            items = self._items
+        except AttributeError:
             items = self._items = self._decode()
-            self._count = len(items)
         return items[index]
 
     def __eq__(self, other: object) -> bool:
-        if type(other) is PrefixRun:
-            if other._afi == self._afi and other._add_path == self._add_path:
+        if isinstance(other, PrefixRun):
+            if type(other) is type(self):
                 return other._raw == self._raw
             return other._decode() == self._decode()
         if isinstance(other, tuple):
@@ -262,7 +235,25 @@ class PrefixRun(Sequence[Prefix]):
         return f"PrefixRun({self._decode()!r})"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_restore, (self._raw, self._afi, self._add_path))
+        return (_restore, (self._raw, self._AFI, self._ADD_PATH))
+
+
+def _kind(afi: int, add_path: bool) -> type[PrefixRun]:
+    bits = _WIDTH[afi]
+    name = f"PrefixRun{'v4' if afi == 1 else 'v6'}{'AddPath' if add_path else ''}"
+    attrs = {
+        "__slots__": (),
+        "__module__": __name__,
+        "_AFI": afi,
+        "_ADD_PATH": add_path,
+        "_BITS": bits,
+        "_match": staticmethod(_run_pattern(bits, add_path).fullmatch),
+    }
+    return type(name, (PrefixRun,), attrs)
+
+
+#: (afi, add_path) -> the PrefixRun subclass holding such runs
+_KINDS = {(afi, add_path): _kind(afi, add_path) for afi in _WIDTH for add_path in (False, True)}
 
 
 def _restore(raw: bytes, afi: int, add_path: bool) -> PrefixRun | tuple[()]:
@@ -271,6 +262,6 @@ def _restore(raw: bytes, afi: int, add_path: bool) -> PrefixRun | tuple[()]:
 
 def encode_run(prefixes: Sequence[Prefix], add_path: bool) -> bytes:
     """Encode an NLRI field: a :class:`PrefixRun` gives its bytes back, others are encoded."""
-    if type(prefixes) is PrefixRun:
+    if isinstance(prefixes, PrefixRun):
         return prefixes.encode(add_path)
     return encode_prefixes(prefixes, add_path)

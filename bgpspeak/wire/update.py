@@ -190,18 +190,24 @@ class Update(Message):
         return out
 
 
-_set = object.__setattr__
 _decode_run = PrefixRun.decode
+_set_withdrawn = Update.__dict__["withdrawn"].__set__
+_set_attributes = Update.__dict__["attributes"].__set__
+_set_nlri = Update.__dict__["nlri"].__set__
+_new_object = object.__new__
+_WELL_KNOWN_BITS = (1 << 1) | (1 << 2) | (1 << 3)  # ORIGIN, AS_PATH, NEXT_HOP
+_MP_BITS = (1 << _MP_REACH) | (1 << _MP_UNREACH)
 
 
 def _new_update(
     withdrawn: Sequence[Prefix], attributes: tuple[PathAttribute, ...], nlri: Sequence[Prefix]
 ) -> Update:
-    """Update() without the frozen dataclass __init__ overhead (the decode hot path)."""
-    u = object.__new__(Update)
-    _set(u, "withdrawn", withdrawn)
-    _set(u, "attributes", attributes)
-    _set(u, "nlri", nlri)
+    """Update() without the frozen dataclass __init__ overhead (the decode hot path): the slot
+    descriptors are set directly."""
+    u: Update = _new_object(Update)
+    _set_withdrawn(u, withdrawn)
+    _set_attributes(u, attributes)
+    _set_nlri(u, nlri)
     return u
 
 
@@ -218,6 +224,9 @@ def decode_update(
 
     Raises :class:`DecodeError`. When the error's action is treat-as-withdraw or attribute-discard
     the error carries ``update``: the message with the bad attributes left out.
+
+    The withdrawn routes and NLRI come back as :class:`PrefixRun` (checked here, Prefix objects
+    made when iterated); MP_REACH/MP_UNREACH NLRI likewise.
     """
     n = len(body)
     if n < 4:
@@ -254,16 +263,23 @@ def decode_update(
 
     sections = None
     if cache is not None:
-        sections = cache.sections(ctx.asn4)
+        sections = cache._sections4 if ctx.asn4 else cache._sections2
         hit = sections.get(body[apos:aend])
         if hit is not None:
             return _new_update(withdrawn, hit, nlri)
 
     attrs, error, codes = _decode_attributes(body, apos, aend, ctx, cache)
     if error is None or error.action < Action.SESSION_RESET:
-        mp_codes = _MP_REACH in codes or _MP_UNREACH in codes
-        if sections is not None and error is None and not mp_codes and {1, 2, 3} <= codes:
+        mp_codes = codes & _MP_BITS
+        if (
+            sections is not None
+            and error is None
+            and not mp_codes
+            and codes & _WELL_KNOWN_BITS == _WELL_KNOWN_BITS
+        ):
             t = tuple(attrs)
+            if len(sections) >= cache.limit:  # type: ignore[union-attr]
+                sections.clear()
             sections[body[apos:aend]] = t
             return _new_update(withdrawn, t, nlri)
         mp = None
@@ -272,11 +288,11 @@ def decode_update(
                 if isinstance(a, MpReachNlri):
                     mp = a
         if nlri or (mp is not None and mp.nlri):
-            missing = [c for c in (1, 2) if c not in codes]
-            if _BGPSEC_PATH in codes and 2 in missing:
+            missing = [c for c in (1, 2) if not codes & (1 << c)]
+            if codes & (1 << _BGPSEC_PATH) and 2 in missing:
                 # RFC 8205 section 4: a BGPsec UPDATE carries BGPsec_PATH instead of AS_PATH
                 missing.remove(2)
-            if nlri and 3 not in codes:
+            if nlri and not codes & (1 << 3):
                 missing.append(3)
             if missing:
                 miss = update_error(
@@ -320,110 +336,158 @@ def _decode_attributes(
     ctx: Context,
     cache: AttributeCache | None,
     rib_family: Family | None = None,
-) -> tuple[list[PathAttribute], DecodeError | None, set[int]]:
+) -> tuple[list[PathAttribute], DecodeError | None, int]:
     """Decode the attribute section ``body[i:end]``; return the good attributes, the most
     severe error (RFC 7606 section 3: keep going so a worse error later wins) and the type codes
-    of the attributes kept."""
+    of the attributes kept, as a bit mask (bit ``1 << code``).
+
+    The loop is the decode hot path: an attribute whose exact bytes are in the cache costs a
+    slice and a dict lookup; everything else (first sight, errors) is :func:`_decode_one`.
+    """
     attrs: list[PathAttribute] = []
-    seen: set[int] = set()
-    kept: set[int] = set()
+    append = attrs.append
+    seen = 0  # type codes met so far, kept or not
+    dropped = 0  # type codes met whose attribute was discarded
     worst: DecodeError | None = None
-    table = cache.table(ctx.asn4) if cache is not None else None
-    classes = ATTRIBUTE_CLASSES
-    index = 0
+    table: dict[bytes, PathAttribute] | None = None
+    get = None
+    limit = 0
+    if cache is not None:
+        table = cache._as4 if ctx.asn4 else cache._as2
+        get = table.get
+        limit = cache.limit
+    start = i
     while i < end:
-        if end - i < 3 or (body[i] & EXTENDED_LENGTH and end - i < 4):
-            err = update_error(
-                UpdateSubcode.MALFORMED_ATTRIBUTE_LIST,
-                f"{end - i} octets left: too few for an attribute header",
-                f"update.attributes[{index}]",
-                Action.TREAT_AS_WITHDRAW,
-            )
-            return attrs, _worse(worst, err), kept
-        flags = body[i]
-        code = body[i + 1]
-        if flags & EXTENDED_LENGTH:
-            vlen = (body[i + 2] << 8) | body[i + 3]
-            vstart = i + 4
-        else:
-            vlen = body[i + 2]
-            vstart = i + 3
-        vend = vstart + vlen
+        try:
+            if body[i] & EXTENDED_LENGTH:
+                vend = i + 4 + ((body[i + 2] << 8) | body[i + 3])
+            else:
+                vend = i + 3 + body[i + 2]
+        except IndexError:
+            vend = end + 1  # the header itself is cut short: reported below
         if vend > end:
-            # RFC 7606 section 4: rely on the total attribute length to find the NLRI. But an
-            # MP_REACH/MP_UNREACH cut short hides routes that treat-as-withdraw cannot withdraw
-            # (section 3, last paragraph): session reset.
-            mp = code in (_MP_REACH, _MP_UNREACH)
-            err = update_error(
-                UpdateSubcode.ATTRIBUTE_LENGTH_ERROR,
-                f"value length {vlen} runs past the attribute section ({end - vstart} octets left)",
-                _where(index, code),
-                Action.SESSION_RESET if mp else Action.TREAT_AS_WITHDRAW,
-                body[i:end],
-            )
-            return attrs, _worse(worst, err), kept
+            err = _overrun(body, i, end, _index_at(body, start, i))
+            return attrs, _worse(worst, err), seen & ~dropped
+        code = body[i + 1]
+        bit = 1 << code
         raw = body[i:vend]
         i = vend
-        index += 1
-        if code in seen:
-            if code in (_MP_REACH, _MP_UNREACH):
-                where = _where(index - 1, code)
+        if seen & bit:
+            if bit & _MP_BITS:
+                where = _where(_index_at(body, start, i) - 1, code)
                 err = _malformed_list(f"{_name(code)} appears more than once", where, raw)
-                return attrs, err, kept
+                return attrs, err, seen & ~dropped
             continue  # RFC 7606 section 3g: later copies of any other attribute are discarded
-        seen.add(code)
-        if table is not None and code != _MP_REACH and code != _MP_UNREACH:
-            hit = table.get(raw)
+        seen |= bit
+        if get is not None:
+            # MP_REACH/MP_UNREACH are never cached (they carry the routes), so never found
+            hit = get(raw)
             if hit is not None:
-                attrs.append(hit)
-                kept.add(code)
+                append(hit)
                 continue
-        cls = classes.get(code)
-        if cls is None:
-            if not flags & OPTIONAL:
-                err = update_error(
-                    UpdateSubcode.UNRECOGNIZED_WELL_KNOWN_ATTRIBUTE,
-                    f"well-known attribute type {code} is not recognised",
-                    _where(index - 1, code),
-                    Action.SESSION_RESET,
-                    raw,
-                )
-                return attrs, err, kept
-            attr: PathAttribute = UnknownAttribute(code, raw[len(raw) - vlen :], flags)
+        attr, failed = _decode_one(raw, code, ctx, rib_family, body, start, i)
+        if failed is not None:
+            dropped |= bit
+            worst = _worse(worst, failed)
+            if failed.action == Action.SESSION_RESET:
+                return attrs, worst, seen & ~dropped
+            continue
+        assert attr is not None
+        if table is not None and not bit & _MP_BITS:
+            if len(table) >= limit:
+                table.clear()
+            table[raw] = attr
+        append(attr)
+    return attrs, worst, seen & ~dropped
+
+
+def _index_at(body: bytes, start: int, pos: int) -> int:
+    """How many attributes begin in ``body[start:pos]`` (for error messages only)."""
+    index = 0
+    i = start
+    while i < pos:
+        index += 1
+        if body[i] & EXTENDED_LENGTH:
+            i += 4 + ((body[i + 2] << 8) | body[i + 3]) if i + 3 < len(body) else pos
         else:
-            action = cls.MALFORMED_ACTION
-            if not ctx.ibgp and cls in _DISCARDED_FROM_EBGP:
-                action = Action.ATTRIBUTE_DISCARD
-            if (flags & _WELL_KNOWN_FLAGS_MASK) != (cls.DEFAULT_FLAGS & _WELL_KNOWN_FLAGS_MASK):
-                err = update_error(
-                    UpdateSubcode.ATTRIBUTE_FLAGS_ERROR,
-                    f"flags 0x{flags:02x} conflict with {cls.NAME}'s"
-                    f" (optional={bool(cls.DEFAULT_FLAGS & OPTIONAL)},"
-                    f" transitive={bool(cls.DEFAULT_FLAGS & TRANSITIVE)})",
-                    _where(index - 1, code),
-                    action,
-                    raw,
-                )
-                worst = _worse(worst, err)
-                if err.action == Action.SESSION_RESET:
-                    return attrs, worst, kept
-                continue
-            try:
-                if rib_family is not None and code == _MP_REACH:
-                    attr = MpReachNlri.decode_abbreviated(raw[len(raw) - vlen :], rib_family, flags)
-                else:
-                    attr = cls.decode_value(raw[len(raw) - vlen :], flags, ctx)
-            except AttributeMalformed as e:
-                err = update_error(e.subcode, e.reason, _where(index - 1, code), action, raw)
-                worst = _worse(worst, err)
-                if err.action == Action.SESSION_RESET:
-                    return attrs, worst, kept
-                continue
-            if table is not None and code != _MP_REACH and code != _MP_UNREACH:
-                table[raw] = attr
-        attrs.append(attr)
-        kept.add(code)
-    return attrs, worst, kept
+            i += 3 + body[i + 2] if i + 2 < len(body) else pos
+    return index
+
+
+def _overrun(body: bytes, i: int, end: int, index: int) -> DecodeError:
+    """The error for an attribute at ``i`` whose header or value runs past ``end``."""
+    if end - i < 3 or (body[i] & EXTENDED_LENGTH and end - i < 4):
+        return update_error(
+            UpdateSubcode.MALFORMED_ATTRIBUTE_LIST,
+            f"{end - i} octets left: too few for an attribute header",
+            f"update.attributes[{index}]",
+            Action.TREAT_AS_WITHDRAW,
+        )
+    code = body[i + 1]
+    if body[i] & EXTENDED_LENGTH:
+        vlen = (body[i + 2] << 8) | body[i + 3]
+        vstart = i + 4
+    else:
+        vlen = body[i + 2]
+        vstart = i + 3
+    # RFC 7606 section 4: rely on the total attribute length to find the NLRI. But an
+    # MP_REACH/MP_UNREACH cut short hides routes that treat-as-withdraw cannot withdraw
+    # (section 3, last paragraph): session reset.
+    mp = code in (_MP_REACH, _MP_UNREACH)
+    return update_error(
+        UpdateSubcode.ATTRIBUTE_LENGTH_ERROR,
+        f"value length {vlen} runs past the attribute section ({end - vstart} octets left)",
+        _where(index, code),
+        Action.SESSION_RESET if mp else Action.TREAT_AS_WITHDRAW,
+        body[i:end],
+    )
+
+
+def _decode_one(
+    raw: bytes,
+    code: int,
+    ctx: Context,
+    rib_family: Family | None,
+    body: bytes,
+    start: int,
+    after: int,
+) -> tuple[PathAttribute | None, DecodeError | None]:
+    """One attribute (its whole wire form ``raw``) that was not in the cache: the attribute, or
+    the error that RFC 7606 makes of it. ``body[start:after]`` is the section up to and
+    including it, to name its position in an error."""
+    flags = raw[0]
+    value = raw[4:] if flags & EXTENDED_LENGTH else raw[3:]
+    cls = ATTRIBUTE_CLASSES.get(code)
+    if cls is None:
+        if not flags & OPTIONAL:
+            return None, update_error(
+                UpdateSubcode.UNRECOGNIZED_WELL_KNOWN_ATTRIBUTE,
+                f"well-known attribute type {code} is not recognised",
+                _where(_index_at(body, start, after) - 1, code),
+                Action.SESSION_RESET,
+                raw,
+            )
+        return UnknownAttribute(code, value, flags), None
+    action = cls.MALFORMED_ACTION
+    if not ctx.ibgp and cls in _DISCARDED_FROM_EBGP:
+        action = Action.ATTRIBUTE_DISCARD
+    if (flags & _WELL_KNOWN_FLAGS_MASK) != (cls.DEFAULT_FLAGS & _WELL_KNOWN_FLAGS_MASK):
+        return None, update_error(
+            UpdateSubcode.ATTRIBUTE_FLAGS_ERROR,
+            f"flags 0x{flags:02x} conflict with {cls.NAME}'s"
+            f" (optional={bool(cls.DEFAULT_FLAGS & OPTIONAL)},"
+            f" transitive={bool(cls.DEFAULT_FLAGS & TRANSITIVE)})",
+            _where(_index_at(body, start, after) - 1, code),
+            action,
+            raw,
+        )
+    try:
+        if rib_family is not None and code == _MP_REACH:
+            return MpReachNlri.decode_abbreviated(value, rib_family, flags), None
+        return cls.decode_value(value, flags, ctx), None
+    except AttributeMalformed as e:
+        where = _where(_index_at(body, start, after) - 1, code)
+        return None, update_error(e.subcode, e.reason, where, action, raw)
 
 
 def _name(code: int) -> str:
