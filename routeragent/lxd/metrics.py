@@ -25,6 +25,12 @@ class AnnouncerMetrics:
         self.lxd_up = Gauge(
             "routeragent_lxd_connected", "1 while LXD's event stream is connected", registry=r
         )
+        self.read_ok = Gauge(
+            "routeragent_lxd_read_ok",
+            "1 when the last full read of LXD worked (0: LXD down or answering errors; "
+            "the last good set stays announced)",
+            registry=r,
+        )
         self.syncs = Counter(
             "routeragent_lxd_reads", "Full reads of LXD by result", ["result"], registry=r
         )

@@ -117,6 +117,7 @@ class Announcer:
         #: monotonic time of the last publish that changed something (tests measure with it)
         self.last_change: float | None = None
         self.reads = 0
+        self._read_failures = 0
 
     @property
     def marker(self) -> Path:
@@ -204,21 +205,32 @@ class Announcer:
         try:
             raw = await asyncio.to_thread(self.reader.read)
         except LxdUnavailable as e:
-            self.metrics.syncs.labels("failed").inc()
+            self._read_failed()
             self.log("lxd-read-failed", logging.WARNING, error=str(e), trigger=self._trigger)
             return None
         seconds = time.monotonic() - t0
         try:
             result = desired(parse_snapshot(raw), self.config.lxd)
         except Exception as e:  # LXD answered with a shape we do not know: keep the old set
-            self.metrics.syncs.labels("failed").inc()
+            self._read_failed()
             self.log("lxd-data-error", logging.ERROR, error=repr(e), trigger=self._trigger)
             return None
+        if self._read_failures:
+            self.log("lxd-read-ok", after_failures=self._read_failures)
+            self._read_failures = 0
+        self.metrics.read_ok.set(1)
         self.reads += 1
         self.metrics.syncs.labels("ok").inc()
         self.metrics.read_seconds.observe(seconds)
         self.metrics.observe_desired(result)
         return result
+
+    def _read_failed(self) -> None:
+        """A read that did not work: what is announced stays as it is (LXD restarting or
+        answering errors must never withdraw routes); counted and shown as a gauge."""
+        self._read_failures += 1
+        self.metrics.syncs.labels("failed").inc()
+        self.metrics.read_ok.set(0)
 
     async def _sync_loop(self) -> None:
         a = self.config.announcer

@@ -342,6 +342,46 @@ async def test_unforeseen_data_keeps_routes_and_the_loop_alive(
         await stop(a, task)
 
 
+async def test_lxd_answering_errors_keeps_routes_and_reports(
+    router: Router, tmp_path: Path
+) -> None:
+    """The event stream stays up but every read fails (LXD's database locked, HTTP 500):
+    nothing is withdrawn, the failure is a gauge and a log event, and the first read that
+    works again brings the changes made meanwhile."""
+    lxd = FakeLxd(recorded())
+    a, task = await start(lxd, router, tmp_path)
+    events: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda rec: events.append(rec.getMessage())  # type: ignore[method-assign]
+    a.logger.addHandler(handler)
+    level = a.logger.level
+    a.logger.setLevel(logging.INFO)
+    try:
+        await wait_for(lambda: len(router.paths) == RECORDED_PATHS, "all paths")
+        await wait_for(lambda: lxd.opened == 1, "event stream")
+        assert a.metrics.read_ok._value.get() == 1
+
+        def failing() -> RawSnapshot:
+            raise LxdUnavailable("GET /1.0/instances: 500 database is locked")
+
+        lxd.read = failing  # type: ignore[method-assign]
+        instance(lxd.raw, "c1")["status"] = "Stopped"
+        lxd.event("instance-stopped", "/1.0/instances/c1-r2170")
+        await wait_for(lambda: "lxd-read-failed" in events, "a failed read")
+        assert a.metrics.read_ok._value.get() == 0
+        assert a.metrics.lxd_up._value.get() == 1  # the stream is fine, the reads are not
+        await asyncio.sleep(0.2)
+        assert len(router.paths) == RECORDED_PATHS  # nothing withdrawn
+        del lxd.read  # LXD answers again
+        lxd.event("instance-updated", "/1.0/instances/c2")
+        await wait_for(lambda: len(router.paths) == RECORDED_PATHS - 3, "c1's paths withdrawn")
+        assert "lxd-read-ok" in events and a.metrics.read_ok._value.get() == 1
+    finally:
+        a.logger.removeHandler(handler)
+        a.logger.setLevel(level)
+        await stop(a, task)
+
+
 async def test_neighbor_without_add_path_gets_one_path_per_prefix(
     plain_router: Router, tmp_path: Path
 ) -> None:
