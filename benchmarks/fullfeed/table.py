@@ -130,14 +130,17 @@ def _path_set(attributes: Iterable[object]) -> PathSet | None:
     return PathSet(tuple(path), origin, med, comms, large)
 
 
-def load_shape(corpora: Path) -> Shape:
+def load_shape(corpora: Path, limit: int | None = None) -> Shape:
+    """``limit``: read at most this many records of each file (a quick, rougher shape)."""
     pool: dict[PathSet, None] = {}
     lengths: dict[int, collections.Counter[int]] = {
         1: collections.Counter(),
         2: collections.Counter(),
     }
     cache = AttributeCache()
-    for rec in read_mrt(corpora / UPDATE_TRACE):
+    for k, rec in enumerate(read_mrt(corpora / UPDATE_TRACE)):
+        if limit is not None and k >= limit:
+            break
         if not isinstance(rec, Bgp4mpMessage) or rec.msg_type != 2:
             continue
         upd = rec.decode(cache)
@@ -155,7 +158,9 @@ def load_shape(corpora: Path) -> Shape:
     per_peer: dict[object, collections.Counter[object]] = collections.defaultdict(
         collections.Counter
     )
-    for rec in read_mrt(corpora / RIB_DUMP):
+    for k, rec in enumerate(read_mrt(corpora / RIB_DUMP)):
+        if limit is not None and k >= limit:
+            break
         if isinstance(rec, RibRecord | TableDumpRecord):
             for e in rec.entries:
                 key = tuple(a for a in e.attributes if a.type_code != 3)  # next hop aside
