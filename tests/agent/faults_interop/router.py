@@ -275,10 +275,10 @@ def router(lab: Lab) -> Iterator[Router]:
         check=True,
     )
     it = Router(lab, r, p, uplink, lan, frr, provider, d, tmpfs)
-    r.ip("link", "add", "probe0", "type", "veth", "peer", "name", "probe1")  # no dummy module
-    r.ip("link", "set", "probe1", "up")
-    r.ip("link", "set", "probe0", "up")
     try:
+        r.ip("link", "add", "probe0", "type", "veth", "peer", "name", "probe1")  # no dummy
+        r.ip("link", "set", "probe1", "up")
+        r.ip("link", "set", "probe0", "up")
         _wrapper(d / "vtysh", it.hang_all, it.hang_config)
         it.config.write_text(it.toml())
         once = it.run_agent("run", "--once")
