@@ -319,17 +319,21 @@ class Lab:
         for ifname in ("lan0", *(u.router_if for u in UPLINKS if u.router == r)):
             system.ip("-n", self.ns(r), "link", "set", ifname, "down")
 
-    def boot_router(self, r: str) -> None:
+    def boot_routers(self, routers: list[str]) -> None:
         """Power back on: links up, FRR, then the agent and keepalived in boot order."""
-        for vip, plen in ((VIP4, 24), (VIP6, 64)):
-            # a power cut loses whatever keepalived had added: a rebooted router starts clean
-            system.ip("-n", self.ns(r), "addr", "del", f"{vip}/{plen}", "dev", "lan0", check=False)
-        for ifname in ("lan0", *(u.router_if for u in UPLINKS if u.router == r)):
-            system.ip("-n", self.ns(r), "link", "set", ifname, "up")
-        remove_frr_crash_dirs(self.frr_dir(r))
-        self.start_frr(r)
-        self.wait_frr(r)
-        self.start_routers([r])
+        for r in routers:
+            for vip, plen in ((VIP4, 24), (VIP6, 64)):
+                # a power cut loses what keepalived had added: a rebooted router starts clean
+                system.ip(
+                    "-n", self.ns(r), "addr", "del", f"{vip}/{plen}", "dev", "lan0", check=False
+                )
+            for ifname in ("lan0", *(u.router_if for u in UPLINKS if u.router == r)):
+                system.ip("-n", self.ns(r), "link", "set", ifname, "up")
+            remove_frr_crash_dirs(self.frr_dir(r))
+            self.start_frr(r)
+        for r in routers:
+            self.wait_frr(r)
+        self.start_routers(routers)
 
     # ---- down
 

@@ -224,10 +224,10 @@ def _live_routers(lab: Lab) -> list[str]:
 
 
 def avoids(lab: Lab, core: str, router: str) -> Probe:
-    """``core`` reaches every host prefix, none of them through ``router``."""
+    """``core`` uses ``router`` for none of the host prefixes."""
 
     def probe() -> bool:
-        return _every_prefix_uses(lab, core, lambda used: bool(used) and router not in used)
+        return _every_prefix_uses(lab, core, lambda used: router not in used)
 
     return probe
 
@@ -243,8 +243,7 @@ def uses(lab: Lab, core: str, router: str) -> Probe:
 
 def kernel_avoids(lab: Lab, core: str, router: str, prefix: str) -> Probe:
     def probe() -> bool:
-        hops = kernel_next_hops(lab, core, prefix)
-        return bool(hops) and router not in hops
+        return router not in kernel_next_hops(lab, core, prefix)
 
     return probe
 
@@ -314,11 +313,13 @@ def failover(lab: Lab, router: str, say: Say, timeout: float = 30.0) -> Report:
     others = [r for r in _live_routers(lab) if r != router]
     rep = Report("failover")
     say(f"failover: power cut on {router} (all its processes SIGKILLed, its links down)")
+    if not any(read_view(lab).router(r).serving for r in others):
+        say("  no other router is serving: the provider will have no path left to us")
     t0 = time.monotonic()
     lab.kill_router(router)
     say(f"  {router} killed in {time.monotonic() - t0:.2f} s; timing what follows")
     probes: dict[str, Probe] = {}
-    if held:
+    if held and others:
         probes["gateway (IPv4 + IPv6 address) on another router"] = holds_gateway(lab, others)
     for c in CORES:
         probes[f"{c} stopped using {router} (BGP, all 8 prefixes)"] = avoids(lab, c, router)
@@ -425,12 +426,15 @@ def restore(lab: Lab, say: Say, timeout: float = 90.0) -> Report:
         say("restore: nothing to restore")
     t0 = time.monotonic()
     probes: dict[str, Probe] = {}
-    for r in off:
-        say(f"restore: powering {r} on (links up, FRR, routeragent --once, keepalived, agent)")
-        lab.boot_router(r)
-        say(f"  {r} booted in {time.monotonic() - t0:.2f} s")
-        if r == ROUTERS[0]:
-            probes[f"{r} holds the gateway again"] = holds_gateway(lab, [r])
+    if off:
+        say(
+            f"restore: powering {' '.join(off)} on "
+            "(links up, FRR, routeragent --once, keepalived, agent)"
+        )
+        lab.boot_routers(off)
+        say(f"  {' '.join(off)} booted in {time.monotonic() - t0:.2f} s")
+    if ROUTERS[0] in off:
+        probes[f"{ROUTERS[0]} holds the gateway again"] = holds_gateway(lab, [ROUTERS[0]])
     for h in speakers:
         say(f"restore: starting {h}'s speaker")
         lab.start_speaker(h)

@@ -265,3 +265,29 @@ def test_a_run_dir_frr_cannot_reach_is_refused() -> None:
         check_reachable_by_frr(private / "lab")
     finally:
         shutil.rmtree(base)
+
+
+def test_measure_times_each_probe_on_its_own_and_reports_what_never_happened() -> None:
+    import time
+
+    from routeragent.lab.scenarios import Report, measure
+
+    t0 = time.monotonic()
+    calls = {"n": 0}
+
+    def third_call() -> bool:
+        calls["n"] += 1
+        return calls["n"] >= 3
+
+    def broken() -> bool:
+        raise ValueError("vtysh said nonsense")  # counts as "not yet", never crashes
+
+    said: list[str] = []
+    got = measure({"soon": third_call, "never": broken}, t0, 0.5, said.append, step=0.01)
+    assert [w for w, _ in got] == ["soon", "never"]
+    soon, never = (s for _, s in got)
+    assert soon is not None and soon < 0.5
+    assert never is None
+    assert any("never" in line and "NOT SEEN" in line for line in said)
+    rep = Report("x", got)
+    assert not rep.ok and rep.as_json()["timings"]["never"] is None
