@@ -580,7 +580,7 @@ def _cases() -> list[Case]:
         "last attribute's length past the section",
         up,
         "RFC 7606 4",
-        ("withdrawn", "notification 3/1", "notification 3/5"),
+        "withdrawn",  # "the Total Attribute Length MUST be relied upon" to find the NLRI
         on_route(
             lambda ctx: update(attrs=ctx.attrs.all(200) + b"\x40\x01\x09\x00", nlri=_nlri(ctx))
         ),
