@@ -268,9 +268,10 @@ class BgpBfd:
         await self.service.start()
 
     async def stop(self) -> None:
-        """Stop BFD and forget the sessions: peers hear AdminDown, so they do not take it for
-        a failure. Holds of strict mode stay as they are (releasing one would start a
-        neighbor of a speaker that may be stopping): stop BFD together with the speaker."""
+        """Stop BFD and forget the sessions: peers hear AdminDown, which RFC 5882 says is
+        not a failure (FRR 8.4's bgpd resets BGP on it all the same, docs/bfd.md). Holds of
+        strict mode stay as they are (releasing one would start a neighbor of a speaker that
+        may be stopping): stop BFD together with the speaker."""
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None

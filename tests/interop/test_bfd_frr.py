@@ -94,6 +94,27 @@ async def settled(bfd: BgpBfd, address: str) -> None:
     raise AssertionError(f"still polling: {bfd.service.session_status(key)}")
 
 
+async def reregistered(bl: BfdLab, bfd: BgpBfd) -> dict[str, Any]:
+    """Past FRR 8.4's re-registration (docs/bfd.md, "FRR facts"): once BGP is Established its
+    bgpd re-creates the BFD session (new discriminator; we see one Down from the old one),
+    which would count as a flap in a test that starts before it. Returns FRR's view of the
+    final session, Up on both sides with the Poll Sequences over."""
+    addr, ours = bl.link.a.ipv4, bl.link.b.ipv4
+    await polled(
+        lambda: "bgp_peer_bfd_update_source" in bl.log("bgpd") or None,
+        what="FRR's bgpd re-registering its BFD session",
+    )
+
+    def probe() -> dict[str, Any] | None:
+        frr = bl.bfd_peer(ours)
+        st = bfd.neighbor_status(addr).session
+        final = st.state is State.UP and not st.polling and st.remote_discriminator == frr.get("id")
+        return frr if final and frr.get("status") == "up" else None
+
+    result: dict[str, Any] = await polled(probe, what="the re-created BFD session Up")
+    return result
+
+
 # --- bring-up ---------------------------------------------------------------------------------
 
 
@@ -443,7 +464,8 @@ async def test_garbage_flood_does_not_disturb_an_up_session(lab: Lab) -> None:
     async with running(bl.spk, speaker, bfd) as events:
         await until(events, PeerUp)
         await settled(bfd, addr)
-        before = await frr_peer_up(bl, bl.link.b.ipv4)
+        before = await reregistered(bl, bfd)
+        downs = bfd.neighbor_status(addr).session.counters.down_transitions
         done = await asyncio.to_thread(
             bl.r1.exec, [sys.executable, "-c", _FLOOD, bl.link.b.ipv4, "3"], timeout=30
         )
@@ -459,7 +481,7 @@ async def test_garbage_flood_does_not_disturb_an_up_session(lab: Lab) -> None:
         )
         assert sent > 10_000
         assert refused > 1000, status.counters
-        assert st.state is State.UP and st.counters.down_transitions == 0
+        assert st.state is State.UP and st.counters.down_transitions == downs
         assert after["uptime"] >= before["uptime"] + 2  # FRR's side never flapped either
         assert bfd.neighbor_status(addr).bgp_drops == 0
 
@@ -471,8 +493,9 @@ async def test_parameter_changes_through_poll_and_final_without_flapping(lab: La
     async with running(bl.spk, speaker, bfd) as events:
         await until(events, PeerUp)
         await settled(bfd, addr)
-        await frr_peer_up(bl, ours)
-        finals = bfd.neighbor_status(addr).session.counters.finals_sent
+        await reregistered(bl, bfd)
+        counters = bfd.neighbor_status(addr).session.counters
+        finals, downs = counters.finals_sent, counters.down_transitions
         # FRR changes its profile: it polls, we answer with a Final
         await asyncio.to_thread(
             bl.frr.configure, "bfd", "profile fast", "transmit-interval 150", daemon="bfdd"
@@ -495,21 +518,25 @@ async def test_parameter_changes_through_poll_and_final_without_flapping(lab: La
         st = bfd.neighbor_status(addr).session
         assert frr["remote-transmit-interval"] == 200 and frr["status"] == "up"
         assert st.state is State.UP and not st.polling
-        assert st.counters.finals_sent > finals and st.counters.down_transitions == 0
+        assert st.counters.finals_sent > finals and st.counters.down_transitions == downs
         assert st.tx_interval == 200 * MS  # max(our 200, FRR's receive 100)
         assert st.detection_time == MULT * 300 * MS  # FRR's mult x max(our rx 300, its tx 150)
         assert bl.bfd_peer(ours)["status"] == "up"
         assert bfd.neighbor_status(addr).bgp_drops == 0
 
 
-async def test_admin_down_on_either_side_is_not_a_failure(lab: Lab) -> None:
+async def test_admin_down_of_frr_leaves_bgp_alone_ours_makes_frr_reset_once(lab: Lab) -> None:
+    """FRR's AdminDown is not a failure for us (RFC 5882 section 3.2): BGP stays. Ours is one
+    for FRR 8.4: its bfdd reports a remote AdminDown to bgpd as plain Down, and bgpd resets
+    BGP once (Hard Reset 6/10), which the RFC says it should not; BGP comes back while BFD
+    stays AdminDown, and we count no BFD drop of ours."""
     bl = bfd_lab(lab)
     addr, ours = bl.link.a.ipv4, bl.link.b.ipv4
     speaker, bfd = speaker_for(bl, FAST)
     async with running(bl.spk, speaker, bfd) as events:
         await until(events, PeerUp)
         await settled(bfd, addr)
-        await frr_peer_up(bl, ours)
+        await reregistered(bl, bfd)
         # FRR shuts its profile down: we see AdminDown and leave BGP alone
         await asyncio.to_thread(bl.frr.configure, "bfd", "profile fast", "shutdown", daemon="bfdd")
         await bfd.service.wait_state(bfd.key(addr), State.DOWN, 3)
@@ -521,18 +548,34 @@ async def test_admin_down_on_either_side_is_not_a_failure(lab: Lab) -> None:
             bl.frr.configure, "bfd", "profile fast", "no shutdown", daemon="bfdd"
         )
         await settled(bfd, addr)
-        # we shut ours down: FRR sees AdminDown
+        assert bl.frr.neighbor_state(ours) == "Established"  # its own AdminDown: no reset
+        await drain(events)
+        # we shut ours down: FRR sees AdminDown, and FRR 8.4's bgpd resets BGP once
+        since = time.time()
         bfd.reconfigure(
             addr, BfdConfig(min_tx_ms=INTERVAL_MS, min_rx_ms=INTERVAL_MS, shutdown=True)
         )
         frr = await polled(
             lambda: (p := bl.bfd_peer(ours)).get("status") == "down" and p, what="FRR: down"
         )
-        await asyncio.sleep(1.0)
-        frr_bgp = bl.frr.neighbor_state(ours)
+        await polled(
+            lambda: "sent to neighbor 10.1.0.2 6/10" in bl.log_since("bgpd", since) or None,
+            what="FRR's bgpd resetting BGP on our AdminDown",
+        )
+        down = await until(events, PeerDown, 5)
+        assert "BFD_DOWN" in down.reason  # FRR's Cease, not a drop of ours
+        await until(events, PeerUp, 15)
+        await asyncio.to_thread(bl.frr.wait_established, ours)
+        await asyncio.sleep(2.0)  # and it stays up with BFD AdminDown
+        record = bl.frr.neighbors()[ours]
         print(
             f"\nour AdminDown: FRR's BFD {frr['status']} ({frr['diagnostic']}), "
-            f"remote diagnostic {frr['remote-diagnostic']}; FRR's BGP {frr_bgp}"
+            f"remote diagnostic {frr['remote-diagnostic']}; FRR's bgpd reset BGP once, "
+            f"back up: {record['bgpState']}, FRR's BFD for bgpd {record['peerBfdInfo']}"
         )
+        assert frr["remote-diagnostic"] == "administratively down"
+        assert record["bgpState"] == "Established" and record["bgpTimerUpMsec"] >= 1500
         assert speaker.peer(addr).state.value == "Established"
-        assert frr_bgp == "Established"
+        st = bfd.neighbor_status(addr)
+        assert st.session.state is State.ADMIN_DOWN and st.bgp_drops == 0
+        assert bl.log_since("bgpd", since).count("sent to neighbor 10.1.0.2 6/10") == 1
