@@ -11,6 +11,8 @@ import enum
 
 
 class MrtType(enum.IntEnum):
+    """MRT record types (RFC 6396 section 4, RFC 8050)."""
+
     NULL = 0
     START = 1
     DIE = 2

@@ -19,6 +19,8 @@ from .negotiate import Negotiated
 
 
 class State(enum.Enum):
+    """The RFC 4271 session states; the values are the names FRR and the RFC use."""
+
     IDLE = "Idle"
     CONNECT = "Connect"
     ACTIVE = "Active"

@@ -148,6 +148,8 @@ class Session:
     # --- public ---------------------------------------------------------------------------------
 
     def handle(self, event: Input, now: int) -> list[Output]:
+        """Process one input at time ``now`` (integer microseconds) and return the outputs to
+        perform, in order."""
         self._out = []
         self._now = now
         if isinstance(event, Tick):
@@ -175,6 +177,7 @@ class Session:
         return out
 
     def next_deadline(self) -> int | None:
+        """When (microseconds) to call :meth:`handle` with a ``Tick``; None: no timer runs."""
         return min(self._timers.values(), default=None)
 
     @property

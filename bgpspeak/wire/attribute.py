@@ -75,6 +75,8 @@ class PathAttribute:
         raise NotImplementedError
 
     def encode(self, ctx: Context) -> bytes:
+        """Flags, type code, length and value; Extended Length when the value is longer than
+        255 octets or the attribute was received with it."""
         value = self.encode_value(ctx)
         flags = self.flags
         n = len(value)
@@ -83,6 +85,7 @@ class PathAttribute:
         return bytes((flags, self.type_code, n)) + value
 
     def to_json(self) -> dict[str, Any]:
+        """``{"code", "name", "flags", "value"}`` (docs/json.md)."""
         return {
             "code": self.type_code,
             "name": self.name,

@@ -31,6 +31,8 @@ def _u32(value: bytes, name: str) -> int:
 
 
 class OriginValue(enum.IntEnum):
+    """The values of ORIGIN (RFC 4271 section 4.3)."""
+
     IGP = 0
     EGP = 1
     INCOMPLETE = 2

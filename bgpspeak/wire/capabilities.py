@@ -22,6 +22,8 @@ class CapabilityMalformed(Exception):
 
 
 class CapabilityCode(enum.IntEnum):
+    """Capability codes (IANA) of the capabilities the codec interprets."""
+
     MULTIPROTOCOL = 1
     ROUTE_REFRESH = 2
     OUTBOUND_ROUTE_FILTERING = 3
@@ -76,12 +78,14 @@ class Capability:
         return None
 
     def encode(self) -> bytes:
+        """Code, length and value (``ValueError`` beyond 255 octets)."""
         value = self.encode_value()
         if len(value) > 255:
             raise ValueError(f"capability {capability_name(self.code)} value exceeds 255 octets")
         return bytes((self.code, len(value))) + value
 
     def to_json(self) -> dict[str, Any]:
+        """``{"code", "name", "value"}`` (docs/json.md; no ``value`` for flag capabilities)."""
         out: dict[str, Any] = {"code": self.code, "name": capability_name(self.code)}
         value = self.json_value()
         if value is not None:

@@ -83,6 +83,8 @@ class StreamDecoder:
         self._broken: DecodeError | None = None
 
     def feed(self, data: bytes) -> None:
+        """Append bytes as they came off the socket (any chunking); take messages out with
+        :meth:`next_message`."""
         if self._pos and self._pos > len(self._buf) // 2:
             del self._buf[: self._pos]
             self._pos = 0

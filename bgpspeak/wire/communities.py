@@ -221,6 +221,8 @@ class ExtendedCommunities(PathAttribute):
 
 
 def parse_large_community(text: str) -> tuple[int, int, int]:
+    """``"65000:1:2"`` -> ``(65000, 1, 2)`` (RFC 8092: three 32-bit numbers);
+    ``ValueError`` naming the text otherwise."""
     try:
         a, b, c = (_number(x, 0xFFFFFFFF) for x in text.strip().split(":"))
         return (a, b, c)

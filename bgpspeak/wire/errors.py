@@ -29,6 +29,8 @@ class ErrorCode(enum.IntEnum):
 
 
 class HeaderSubcode(enum.IntEnum):
+    """Message Header Error subcodes (RFC 4271 section 6.1)."""
+
     UNSPECIFIC = 0
     CONNECTION_NOT_SYNCHRONIZED = 1
     BAD_MESSAGE_LENGTH = 2
@@ -36,6 +38,8 @@ class HeaderSubcode(enum.IntEnum):
 
 
 class OpenSubcode(enum.IntEnum):
+    """OPEN Message Error subcodes (RFC 4271 section 6.2, RFC 5492, RFC 9234)."""
+
     UNSPECIFIC = 0
     UNSUPPORTED_VERSION_NUMBER = 1
     BAD_PEER_AS = 2
@@ -48,6 +52,8 @@ class OpenSubcode(enum.IntEnum):
 
 
 class UpdateSubcode(enum.IntEnum):
+    """UPDATE Message Error subcodes (RFC 4271 section 6.3)."""
+
     UNSPECIFIC = 0
     MALFORMED_ATTRIBUTE_LIST = 1
     UNRECOGNIZED_WELL_KNOWN_ATTRIBUTE = 2

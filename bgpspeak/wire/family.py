@@ -12,6 +12,8 @@ from typing import NamedTuple
 
 
 class AFI(enum.IntEnum):
+    """Address Family Identifiers (IANA) the codec names."""
+
     IPV4 = 1
     IPV6 = 2
     L2VPN = 25
@@ -19,6 +21,8 @@ class AFI(enum.IntEnum):
 
 
 class SAFI(enum.IntEnum):
+    """Subsequent Address Family Identifiers (IANA) the codec names."""
+
     UNICAST = 1
     MULTICAST = 2
     MPLS_LABEL = 4

@@ -51,6 +51,8 @@ class Message:
         raise NotImplementedError
 
     def encode(self, ctx: Context = DEFAULT_CONTEXT) -> bytes:
+        """The whole message, header included; ``ValueError`` when it is longer than the
+        session allows (4096, or 65535 for UPDATE, NOTIFICATION and ROUTE-REFRESH with RFC 8654)."""
         body = self.encode_body(ctx)
         length = HEADER_LENGTH + len(body)
         limit = (
@@ -68,6 +70,7 @@ class Message:
         raise NotImplementedError
 
     def to_json(self) -> dict[str, Any]:
+        """The JSON form of docs/json.md: ``{"type": ..., ...}``."""
         out: dict[str, Any] = {"type": TYPE_NAMES[self.TYPE]}
         out.update(self.json_body())
         return out

@@ -39,10 +39,12 @@ class Prefix(NamedTuple):
     def from_network(
         cls, net: ipaddress.IPv4Network | ipaddress.IPv6Network, path_id: int | None = None
     ) -> Prefix:
+        """From an ``ipaddress`` network (and an ADD-PATH path id)."""
         return cls(1 if net.version == 4 else 2, int(net.network_address), net.prefixlen, path_id)
 
     @property
     def network(self) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+        """As an ``ipaddress`` network (the path id is not part of it)."""
         if self.afi == 1:
             return ipaddress.IPv4Network((self.addr, self.length))
         return ipaddress.IPv6Network((self.addr, self.length))
@@ -54,9 +56,11 @@ class Prefix(NamedTuple):
         return f"{ipaddress.IPv6Address(self.addr)}/{self.length}"
 
     def with_path_id(self, path_id: int | None) -> Prefix:
+        """The same prefix with another path id (None: without)."""
         return Prefix(self.afi, self.addr, self.length, path_id)
 
     def to_json(self) -> str | dict[str, object]:
+        """``"198.51.100.0/24"``, or ``{"prefix": ..., "path_id": N}`` under ADD-PATH."""
         if self.path_id is None:
             return str(self)
         return {"prefix": str(self), "path_id": self.path_id}
