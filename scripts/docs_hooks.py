@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import posixpath
 import re
 from pathlib import Path
@@ -23,7 +24,8 @@ from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page
 
-OPTIONAL_PAGES = {"lab.md", "reliability.md"}
+# pages that other work writes: listed in the nav, left out while they do not exist
+OPTIONAL_PAGES = ("lab.md", "reliability*.md")
 SOURCE_DIR = "source"
 
 # [text](../path) or [text](../path#anchor); the target starts with ../ (leaves docs/)
@@ -42,6 +44,10 @@ _LANG = {
     ".yaml": "yaml",
     ".md": "markdown",
 }
+
+
+def _optional(page: str) -> bool:
+    return any(fnmatch.fnmatch(page, pattern) for pattern in OPTIONAL_PAGES)
 
 
 def _repo_root(config: MkDocsConfig) -> Path:
@@ -104,7 +110,7 @@ def _prune_nav(nav: Any, exists: set[str]) -> Any:
     if isinstance(nav, dict):
         pruned = {k: _prune_nav(v, exists) for k, v in nav.items()}
         return {k: v for k, v in pruned.items() if v not in (None, [])} or None
-    if isinstance(nav, str) and nav in OPTIONAL_PAGES and nav not in exists:
+    if isinstance(nav, str) and _optional(nav) and nav not in exists:
         return None
     return nav
 
@@ -160,7 +166,7 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
 
     def unlink_missing(m: re.Match[str]) -> str:
         target = posixpath.normpath(posixpath.join(posixpath.dirname(src), m.group(2)))
-        if target in OPTIONAL_PAGES and files.get_file_from_path(target) is None:
+        if _optional(target) and files.get_file_from_path(target) is None:
             return m.group(1)
         return m.group(0)
 
