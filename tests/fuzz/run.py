@@ -51,9 +51,9 @@ def _targets(instrument: bool) -> dict[str, Callable[[bytes], None]]:
         import atheris  # type: ignore[import-untyped,unused-ignore]
 
         with atheris.instrument_imports(include=["bgpspeak"]):
-            mod = importlib.import_module("tests.fuzz.targets")
+            mod = importlib.import_module(f"{__package__ or 'tests.fuzz'}.targets")
     else:
-        mod = importlib.import_module("tests.fuzz.targets")
+        mod = importlib.import_module(f"{__package__ or 'tests.fuzz'}.targets")
     targets: dict[str, Callable[[bytes], None]] = mod.TARGETS
     return targets
 

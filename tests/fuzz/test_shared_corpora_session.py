@@ -17,10 +17,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from corpora_path import corpora_dir
 
 from bgpspeak.session import Output, ProtocolError, Send, State, UpdateReceived
 from bgpspeak.wire import Context, Notification, decode_message
-from tests.corpora_path import corpora_dir
 
 from .targets import feed_stream, session_up
 
