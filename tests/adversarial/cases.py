@@ -74,6 +74,17 @@ class Ctx:
     index: int
     full: bool = False
     quiet: float = 1.5  # seconds a session must stay silent to count as "still up"
+    expect: tuple[str, ...] = ()
+
+    @property
+    def patience(self) -> float:
+        """How long to wait for the answer: when only a NOTIFICATION (or a close) is right,
+        waiting long costs nothing (it returns when the answer comes) and a loaded machine
+        cannot turn a late NOTIFICATION into a wrong "up"."""
+        if self.expect and all(e.startswith(("notification", "closed")) for e in self.expect):
+            return 10.0
+        return self.quiet
+
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -128,7 +139,7 @@ def before_open(data: Callable[[Ctx], bytes]) -> Runner:
         peer = await ctx.connect()
         try:
             await peer.send(data(ctx))
-            got = await peer.outcome(max(ctx.quiet, 3.0), keepalives=False)
+            got = await peer.outcome(max(ctx.patience, 3.0), keepalives=False)
             return got or "up"
         finally:
             await peer.close()
@@ -143,7 +154,7 @@ def after_established(data: Callable[[Ctx], bytes], hold: int = 90) -> Runner:
         peer = await ctx.established_peer(hold)
         try:
             await peer.send(data(ctx))
-            return await peer.outcome(max(ctx.quiet, 2.0)) or "up"
+            return await peer.outcome(max(ctx.patience, 2.0)) or "up"
         finally:
             await peer.close()
 
@@ -161,7 +172,7 @@ def on_route(bad_update: Callable[[Ctx], bytes], *, bad_code: int | None = None)
             if await ctx.wait_route(True) is None:
                 return "setup failed: valid route not installed"
             await peer.send(bad_update(ctx))
-            got = await peer.outcome(ctx.quiet)
+            got = await peer.outcome(ctx.patience)
             if got is not None:
                 return got
             # the session is up: what became of the route? (give the target time to apply it)

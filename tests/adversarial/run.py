@@ -185,6 +185,7 @@ async def run_cases(
         async def one(case: Case) -> Result:
             i = CASES.index(case)
             ctx = Ctx(target, neighbor_address(i), neighbor_as(i), 10 + i, full=full, quiet=quiet)
+            ctx.expect = case.expect
             async with sem:
                 t0 = time.monotonic()
                 try:
