@@ -300,3 +300,35 @@ def test_seed_frr_and_keepalived_configs_are_accepted(lab: Lab, tmp_path: Path) 
     r1.ip("link", "set", "eth1", "up")
     check = r1.exec(["keepalived", "-t", "-f", str(conf)], check=False)
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_announce_to_frr(lab: Lab) -> None:
+    """The README's smallest speaker: both default prefixes reach FRR with our community."""
+    r1, spk = lab.namespace("r1"), lab.namespace("spk")
+    link = lab.link(r1, spk)
+    frr = lab.frr(
+        r1,
+        bgpd_config(
+            65001, link.a.ipv4, [FrrNeighbor(link.b.ipv4, 65002, families=("ipv4", "ipv6"))]
+        ),
+    )
+    lab.popen(
+        spk,
+        [
+            PY,
+            str(EXAMPLES / "announce_to_frr.py"),
+            link.a.ipv4,
+            "65001",
+            "--local-as",
+            "65002",
+            "--router-id",
+            link.b.ipv4,
+            "--prefix",
+            "198.51.100.0/24",
+        ],
+        log="announce.log",
+    )
+    view = frr.wait_route("198.51.100.0/24", timeout=30)
+    path = best_path(view)
+    assert path is not None and "65002:100" in _communities(path)
+    assert path["aspath"]["string"] == "65002"
