@@ -30,6 +30,7 @@ class FeedRun:
     n: int
     fib: bool  # False: bgpd -n (nothing handed to the kernel)
     timeout_s: float
+    rss_limit_mb: float = 6000.0  # stop a sender that grows beyond this (shared machine)
 
 
 def run_feed(run: Run, spec: FeedRun, table: Table, work: Path, poll_s: float) -> dict[str, Any]:
@@ -41,6 +42,7 @@ def run_feed(run: Run, spec: FeedRun, table: Table, work: Path, poll_s: float) -
         "n": spec.n,
         "frr_mode": "fib" if spec.fib else "bgpd -n",
         "timeout_s": spec.timeout_s,
+        "rss_limit_mb": spec.rss_limit_mb,
     }
     try:
         res.update(_run(lab, spec, table, work, poll_s))
@@ -56,7 +58,8 @@ def _run(lab: Lab, spec: FeedRun, table: Table, work: Path, poll_s: float) -> di
     link = lab.link(r_frr, r_spk)
     v4 = spec.afi == 1
     s = Session(spec.afi, link.a.ipv4 if v4 else link.a.ipv6, link.b.ipv4 if v4 else link.b.ipv6)
-    sender = Sender(spec.sender, work / f"{spec.sender}-{spec.afi}-{spec.n}")
+    mode = "fib" if spec.fib else "nofib"
+    sender = Sender(spec.sender, work / f"{spec.sender}-{spec.afi}-{spec.n}-{mode}")
     t = time.monotonic()
     sender.prepare(table, s)
     prepare_s = time.monotonic() - t
@@ -98,7 +101,11 @@ def _run(lab: Lab, spec: FeedRun, table: Table, work: Path, poll_s: float) -> di
                 t_fib = time.monotonic() - t0
                 break
         if not lab_alive(pid):
-            raise RuntimeError(f"{spec.sender} exited early; see its log in {lab.dir}")
+            raise RuntimeError(f"{spec.sender} exited early; see its log in {sender.work}")
+        rss = procs.rss_bytes(pid) / 2**20
+        if rss > spec.rss_limit_mb:
+            last["stopped"] = f"sender RSS {rss:.0f} MB over the {spec.rss_limit_mb:.0f} MB limit"
+            break
         t_prev = now
         time.sleep(poll_s if t_est is not None else 0.01)
     m1 = procs.MachineSample.now()

@@ -19,21 +19,37 @@ BEGIN = "<!-- BEGIN fullfeed benchmark: written by benchmarks/fullfeed/report.py
 END = "<!-- END fullfeed benchmark -->"
 
 
-def _latest(results: Path) -> list[dict[str, Any]]:
-    newest: dict[tuple[str, str, int], tuple[str, dict[str, Any]]] = {}
+def _load(results: Path) -> list[dict[str, Any]]:
+    docs = []
     for path in sorted(results.glob("fullfeed-*.json")):
         try:
             doc = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
-        runs = doc.get("runs") or []
-        if not runs:
+        if doc.get("runs"):
+            docs.append(doc)
+    docs.sort(key=lambda d: d.get("machine", {}).get("when_utc", ""))
+    return docs
+
+
+def _latest(results: Path) -> list[dict[str, Any]]:
+    """One document per case / family / size. Announce runs are merged: for each sender and
+    FRR mode the runs of the newest file that has them (so bgpspeak can be measured again
+    without running ExaBGP again); each run keeps the machine line of its file."""
+    merged: dict[tuple[str, str, int], dict[str, Any]] = {}
+    for doc in _load(results):
+        first = doc["runs"][0]
+        key = (doc.get("case", "?"), str(first.get("family", "")), int(first.get("n", 0)))
+        for r in doc["runs"]:
+            r["_machine"] = doc["machine"]
+        if doc.get("case") != "announce" or key not in merged:
+            merged[key] = dict(doc)
             continue
-        key = (doc.get("case", "?"), str(runs[0].get("family", "")), int(runs[0].get("n", 0)))
-        when = doc.get("machine", {}).get("when_utc", "")
-        if key not in newest or when >= newest[key][0]:
-            newest[key] = (when, doc)
-    return [doc for _, doc in sorted(newest.values(), key=lambda x: x[0])]
+        have = merged[key]
+        fresh = {(r["frr_mode"], r["sender"]) for r in doc["runs"]}
+        kept = [r for r in have["runs"] if (r["frr_mode"], r["sender"]) not in fresh]
+        merged[key] = dict(doc, runs=kept + doc["runs"])
+    return sorted(merged.values(), key=lambda d: (d.get("case", ""), d["runs"][0].get("n", 0)))
 
 
 def _f(x: Any, digits: int = 1) -> str:
@@ -60,10 +76,14 @@ def announce_table(doc: dict[str, Any]) -> list[str]:
     runs = doc["runs"]
     m = doc["machine"]
     first = runs[0]
+    whens = sorted({r.get("_machine", m)["when_utc"] for r in runs})
+    commits = sorted(
+        {r.get("_machine", m)["bgpspeak_commit"] for r in runs if r["sender"] == "bgpspeak"}
+    )
     out = [
         f"**Announce {first['n']:,} {first['family']} prefixes to FRR** "
         f"({doc.get('table', {}).get('attribute_sets', '?'):,} attribute sets), measured "
-        f"{m['when_utc']} UTC, bgpspeak {m['bgpspeak_commit']}, {m['frr']}, {m['bird']}, "
+        f"{', '.join(whens)} UTC, bgpspeak {', '.join(commits) or '-'}, {m['frr']}, {m['bird']}, "
         f"{m['gobgp']}, ExaBGP {m['exabgp']}, Python {m['python']}, {m['cpus']} CPUs ({m['cpu']}).",
         "",
         "| sender | FRR | start to Established s | Est. to all in BGP table s "
@@ -75,7 +95,7 @@ def announce_table(doc: dict[str, Any]) -> list[str]:
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in runs:
         groups.setdefault((r["frr_mode"], r["sender"]), []).append(r)
-    for (mode, sender), rs in sorted(groups.items()):
+    for (mode, sender), rs in sorted(groups.items(), key=lambda kv: (kv[0][0] != "fib", kv[0])):
         ok = [r for r in rs if r.get("complete")]
         if not ok:
             why = (
@@ -92,8 +112,9 @@ def announce_table(doc: dict[str, Any]) -> list[str]:
         def col(key: str, digits: int = 2, rows: list[dict[str, Any]] = ok) -> str:
             return _f(_med(r.get(key) for r in rows), digits)
 
+        when = ok[-1].get("_machine", m)["when_utc"][-5:]
         cells = [
-            sender,
+            f"{sender} ({when})",
             mode,
             col("t_established_s"),
             col("est_to_received_s"),
@@ -130,6 +151,14 @@ def targets(runs: list[dict[str, Any]]) -> list[str]:
         out.append(
             f"- bgpspeak CPU {cpu:.2f} s vs FRR bgpd {bgpd:.2f} s: {cpu / bgpd:.2f}x bgpd's "
             f"(target at most 0.25x): {'met' if ok else 'NOT met'}."
+        )
+    before = med("bgpspeak", "cpu_sender_to_established_s")
+    if cpu is not None and bgpd and before is not None:
+        after = cpu - before
+        out.append(
+            f"- of which {before:.2f} s before the session was up (reading the MRT file into "
+            f"routes, interpreter start) and {after:.2f} s after it: the BGP work alone is "
+            f"{after / bgpd:.2f}x bgpd's."
         )
     tot, bird = med("bgpspeak", "total"), med("bird", "total")
     if tot is not None and bird:

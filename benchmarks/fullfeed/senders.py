@@ -130,6 +130,7 @@ class Sender:
             return _popen(lab, ns, argv, log, env=env).pid
         if self.name == "gobgp":
             sock = self.work / "gobgp.sock"
+            sock.unlink(missing_ok=True)  # left by an earlier run's gobgpd
             argv = [GOBGPD, "-f", str(self.files["conf"]), "-p", "-l", "warn"]
             argv += ["--api-hosts", f"unix://{sock}", "--pprof-disable"]
             pid = _popen(lab, ns, argv, log).pid
