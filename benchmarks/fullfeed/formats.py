@@ -1,8 +1,9 @@
 """The table written in each sender's input format (prepared before the clock starts).
 
 * MRT TABLE_DUMP_V2 (RFC 6396), one RIB entry per prefix: ``bgpspeak mrt replay`` reads it, and
-  so does ``gobgp mrt inject``. GoBGP 3.10's ``mrt inject`` drops the last 1-3 % of records
-  (the CLI exits without closing its stream, gobgp PR #3044), so its copy ends with
+  so does ``gobgp mrt inject`` (its IPv6 entries with a whole MP_REACH_NLRI, see write_mrt).
+  GoBGP 3.10's ``mrt inject`` drops the last 1-3 % of records (the CLI exits without closing
+  its stream, gobgp PR #3044), so its copy ends with
   re-announcements of the first prefixes (``pad``): same attributes, so nothing changes but
   the real records get through.
 * ExaBGP: ``static { route P next-hop self origin .. as-path [..] med .. community [..]
@@ -34,7 +35,7 @@ def _attr(type_code: int, flags: int, body: bytes) -> bytes:
     return struct.pack("!BBB", flags, type_code, len(body)) + body
 
 
-def _mrt_attrs(ps: PathSet, afi: int, next_hop: bytes) -> bytes:
+def _mrt_attrs(ps: PathSet, afi: int, next_hop: bytes, full_mp_reach: bool = False) -> bytes:
     out = [_attr(1, 0x40, bytes([ps.origin]))]
     path = b""
     asns = list(ps.as_path)
@@ -48,7 +49,10 @@ def _mrt_attrs(ps: PathSet, afi: int, next_hop: bytes) -> bytes:
         out.append(_attr(4, 0x80, struct.pack("!I", ps.med)))
     if ps.communities:
         out.append(_attr(8, 0xC0, b"".join(struct.pack("!I", c) for c in ps.communities)))
-    if afi == 2:  # RFC 6396 4.3.4: only the next hop length and next hop in a RIB entry
+    if afi == 2 and full_mp_reach:  # what GoBGP 3.10's MRT reader expects
+        body = struct.pack("!HBB", 2, 1, len(next_hop)) + next_hop + b"\x00"
+        out.append(_attr(14, 0x80, body))
+    elif afi == 2:  # RFC 6396 4.3.4: only the next hop length and next hop in a RIB entry
         out.append(_attr(14, 0x80, bytes([len(next_hop)]) + next_hop))
     if ps.large:
         out.append(_attr(32, 0xC0, b"".join(struct.pack("!III", *v) for v in ps.large)))
@@ -59,13 +63,23 @@ def _record(subtype: int, body: bytes) -> bytes:
     return struct.pack("!IHHI", TS, 13, subtype, len(body)) + body
 
 
-def write_mrt(table: Table, path: Path, next_hop: str, peer_as: int, pad: int = 0) -> int:
-    """Returns the number of RIB records written (the table's plus ``pad``)."""
+def write_mrt(
+    table: Table,
+    path: Path,
+    next_hop: str,
+    peer_as: int,
+    pad: int = 0,
+    full_mp_reach: bool = False,
+) -> int:
+    """Returns the number of RIB records written (the table's plus ``pad``).
+    ``full_mp_reach``: IPv6 entries carry a whole MP_REACH_NLRI (AFI, SAFI, next hop,
+    reserved octet) instead of RFC 6396's abbreviated one: GoBGP 3.10 reads the first two
+    octets as the AFI ("unknown route family. AFI: 4128") and drops every entry otherwise."""
     nh = ipaddress.ip_address(next_hop)
     peer = struct.pack("!B4s", 0x02 if nh.version == 4 else 0x03, bytes(4)) + nh.packed
     peer += struct.pack("!I", peer_as)
     pit = bytes(4) + struct.pack("!HH", 0, 1) + peer
-    attrs = [_mrt_attrs(ps, table.afi, nh.packed) for ps in table.sets]
+    attrs = [_mrt_attrs(ps, table.afi, nh.packed, full_mp_reach) for ps in table.sets]
     subtype = 2 if table.afi == 1 else 4
     width = 4 if table.afi == 1 else 16
     n = len(table)

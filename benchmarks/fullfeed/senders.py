@@ -81,6 +81,7 @@ class Sender:
                 s.local,
                 LOCAL_AS,
                 pad=min(len(table), max(2000, len(table) // 20)),
+                full_mp_reach=True,
             )
             self.files["conf"] = w / "gobgpd.toml"
             fam = "ipv4-unicast" if s.afi == 1 else "ipv6-unicast"
