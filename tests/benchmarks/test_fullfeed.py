@@ -122,6 +122,6 @@ def test_harness_measures_a_small_feed_into_frr(
         "runs": runs,
     }
     text = "\n".join(report.announce_table(doc))
-    assert "| bgpspeak | fib |" in text and "| bird | fib |" in text
+    assert "| bgpspeak (x) | fib |" in text and "| bird (x) | fib |" in text
     assert "bgpspeak CPU" in text and "vs BIRD" in text
     assert time.monotonic() - started < 45
