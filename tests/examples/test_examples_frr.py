@@ -332,3 +332,43 @@ def test_announce_to_frr(lab: Lab) -> None:
     path = best_path(view)
     assert path is not None and "65002:100" in _communities(path)
     assert path["aspath"]["string"] == "65002"
+
+
+def _tutorial_block(n: int, router: str, host: str) -> str:
+    """The n-th Python block of docs/tutorial.md with the tutorial's addresses replaced by the
+    lab's (10.0.0.1 is the router, 10.0.0.2 this host)."""
+    text = (ROOT / "docs" / "tutorial.md").read_text()
+    code = text.split("```python\n")[n + 1].split("```", 1)[0]
+    return code.replace("10.0.0.1", router).replace("10.0.0.2", host)
+
+
+def test_tutorial_first_speaker_and_anycast_run_against_frr(lab: Lab, tmp_path: Path) -> None:
+    """The tutorial's programs as a reader copies them: the first speaker's route reaches FRR;
+    the anycast program announces while something listens on 127.0.0.1:53 and withdraws
+    when it stops."""
+    r1, h1, h2 = lab.namespace("r1"), lab.namespace("h1"), lab.namespace("h2")
+    l1, l2 = lab.link(r1, h1), lab.link(r1, h2)
+    frr = lab.frr(
+        r1,
+        bgpd_config(
+            65001, l1.a.ipv4, [FrrNeighbor(l1.b.ipv4, 65002), FrrNeighbor(l2.b.ipv4, 65002)]
+        ),
+    )
+    first = tmp_path / "first.py"
+    first.write_text(_tutorial_block(0, l1.a.ipv4, l1.b.ipv4))
+    lab.popen(h1, [PY, str(first)], log="tutorial-first.log")
+    path = best_path(frr.wait_route("198.51.100.0/24", timeout=30))
+    assert path is not None and "65002:100" in _communities(path)
+
+    dns = lab.popen(
+        h2,
+        [PY, "-c", "import socket,time\ns=socket.create_server(('127.0.0.1',53))\ntime.sleep(600)"],
+        log="fake-dns.log",
+    )
+    anycast = tmp_path / "anycast.py"
+    anycast.write_text(_tutorial_block(2, l2.a.ipv4, l2.b.ipv4))
+    lab.popen(h2, [PY, str(anycast)], log="tutorial-anycast.log")
+    path = best_path(frr.wait_route("192.0.2.53/32", timeout=30))
+    assert path is not None and "65002:53" in _communities(path)
+    dns.kill()
+    frr.wait_route("192.0.2.53/32", present=False, timeout=30)
