@@ -36,6 +36,7 @@ from routeragent.lab.topology import (
     host_of_address,
     router_of_address,
 )
+from routeragent.lab.traffic import Traffic
 from routeragent.lab.view import problems
 from routeragent.state_store import StateDir
 from routeragent.status_table import stale
@@ -51,6 +52,7 @@ class Report:
     scenario: str
     timings: list[tuple[str, float | None]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    traffic: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -62,6 +64,7 @@ class Report:
             "ok": self.ok,
             "timings": {w: s for w, s in self.timings},
             "notes": self.notes,
+            "traffic": self.traffic,
         }
 
 
@@ -300,6 +303,18 @@ def _in_background(
     return t, results
 
 
+def _traffic_result(rep: Report, traffic: Traffic, say: Say, settle: float) -> None:
+    """Stop the test traffic (after ``settle`` more seconds, to catch late losses) and add to
+    the report when the cores' requests were answered again after the last loss (0: none lost)."""
+    time.sleep(settle)
+    summary = traffic.stop()
+    rep.traffic = summary.as_json()
+    label = "traffic from both cores answered again"
+    rep.timings.append((label, summary.recovered_at))
+    say(f"  {label:<58} {_secs(summary.recovered_at)}")
+    say(f"    ({summary.describe()})")
+
+
 # --------------------------------------------------------------------------- scenarios
 
 
@@ -316,6 +331,7 @@ def failover(lab: Lab, router: str, say: Say, timeout: float = 30.0) -> Report:
     if not any(read_view(lab).router(r).serving for r in others):
         say("  no other router is serving: the provider will have no path left to us")
     t0 = time.monotonic()
+    traffic = Traffic(lab, t0, interval=0.05, timeout=0.4).start()
     lab.kill_router(router)
     say(f"  {router} killed in {time.monotonic() - t0:.2f} s; timing what follows")
     probes: dict[str, Probe] = {}
@@ -327,6 +343,7 @@ def failover(lab: Lab, router: str, say: Say, timeout: float = 30.0) -> Report:
             lab, c, router, "203.0.113.0/27"
         )
     rep.timings = measure(probes, t0, timeout, say)
+    _traffic_result(rep, traffic, say, settle=1.0)
     after = read_view(lab).gateway(VIP4)
     rep.notes.append(f"gateway now on {' '.join(after) or 'nobody'}")
     say(f"  gateway now on {' '.join(after) or 'nobody'}")
@@ -374,6 +391,7 @@ def drain(lab: Lab, router: str, say: Say, timeout: float = 60.0) -> Report:
     for c in CORES:
         probes[f"{c} stopped using {router} (graceful-shutdown)"] = avoids(lab, c, router)
         probes[f"{c}: {router}'s paths withdrawn"] = no_paths_from(lab, c, router)
+    traffic = Traffic(lab, t0, timeout=2.0).start()
     watcher, results = _in_background(probes, t0, timeout, say)
     ok = _set_intent(lab, router, "drain", "drained", say, t0, timeout)
     done = time.monotonic() - t0 if ok else None
@@ -381,6 +399,9 @@ def drain(lab: Lab, router: str, say: Say, timeout: float = 60.0) -> Report:
     what = f"{router} drained: ready for reboot"
     rep.timings = [*results[0], (what, done)]
     say(f"  {what:<58} {_secs(done)}")
+    summary = traffic.stop()
+    rep.traffic = summary.as_json()
+    say(f"  traffic during the drain: {summary.describe()}")
     return rep
 
 
@@ -394,6 +415,7 @@ def anycast_stop(lab: Lab, host: str, say: Say, timeout: float = 30.0) -> Report
     rep = Report("anycast-stop")
     say(f"anycast-stop {host}: the HTTP service on {host} stopped (SIGTERM)")
     t0 = time.monotonic()
+    traffic = Traffic(lab, t0, interval=0.05, timeout=0.4).start()
     lab.stop_service(host)
     probes: dict[str, Probe] = {
         f"{host}'s speaker: check failed, path withdrawn": service_state(lab, host, "failed"),
@@ -402,6 +424,7 @@ def anycast_stop(lab: Lab, host: str, say: Say, timeout: float = 30.0) -> Report
         ),
     }
     rep.timings = measure(probes, t0, timeout, say)
+    _traffic_result(rep, traffic, say, settle=0.5)
     view = read_view(lab)
     left = sorted(view.router(routers[0]).anycast_hosts) if routers else []
     used = {c.name: c.paths.get(ANYCAST4, ()) for c in view.cores}

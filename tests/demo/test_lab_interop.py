@@ -112,9 +112,9 @@ def lab() -> Iterator[LabRun]:
         )  # fmt: skip
         try:
             wait_until(
-                lambda: (run.run_dir / "host1" / "speaker.pid").exists() or crashed.poll(),
+                lambda: (run.run_dir / "core2" / "frr" / "bgpd.pid").exists() or crashed.poll(),
                 60,
-                "the first up to start the speakers",
+                "the first up to start FRR",
             )
         finally:
             crashed.send_signal(signal.SIGKILL)
@@ -179,13 +179,15 @@ def test_failover_moves_the_gateway_and_the_provider_paths(lab: LabRun) -> None:
     for c in ("core1", "core2"):
         assert t[f"{c} stopped using router1 (BGP, all 8 prefixes)"] < 5.0
     assert report["notes"] == ["gateway now on router2"]
+    # real requests from the cores to the anycast service: answered again within seconds
+    assert report["traffic"]["sent"] > 0
+    assert t["traffic from both cores answered again"] < 5.0
     screen = lab.status()
     assert "held by router2" in screen and "router1  DOWN" in screen, screen
     assert row(screen, "203.0.113.0/27") == ["203.0.113.0/27", "host1", "r2", "r3", "r2", "r3"]
     restored = lab.scenario("restore")
     assert restored["ok"], restored
     assert restored["timings"]["router1 holds the gateway again"] < 30
-    assert "held by router1" in lab.status()
 
 
 def test_drain_moves_traffic_off_router2_before_it_is_ready(lab: LabRun) -> None:
@@ -199,13 +201,15 @@ def test_drain_moves_traffic_off_router2_before_it_is_ready(lab: LabRun) -> None
             <= t[f"{c}: router2's paths withdrawn"]
         )
     assert t["router2 drained: ready for reboot"] < 40
+    # make before break, seen by real traffic: not one request lost while draining
+    traffic = report["traffic"]
+    assert traffic["sent"] > 10 and traffic["failed"] == 0, traffic
     screen = lab.status()
     assert row(screen, "2001:db8:100:2::/64")[2:] == ["r1", "r3", "r1", "r3"], screen
     assert row(screen, "router2")[-1] == "drained", screen
     assert "held by router1" in screen, screen
     restored = lab.scenario("restore")
-    assert restored["ok"], restored
-    assert row(lab.status(), "203.0.113.0/27")[2:] == ["r1", "r2", "r3"] * 2
+    assert restored["ok"], restored  # includes: every path where it should be again
 
 
 def test_anycast_stop_withdraws_only_that_hosts_path(lab: LabRun) -> None:
@@ -222,7 +226,6 @@ def test_anycast_stop_withdraws_only_that_hosts_path(lab: LabRun) -> None:
     assert traffic[5] in ("host2", "host3") and traffic[8] in ("host2", "host3"), screen
     restored = lab.scenario("restore")
     assert restored["ok"], restored
-    assert row(lab.status(), "host1")[:3] == ["host1", "running", "healthy"]
 
 
 def test_scenarios_refuse_what_cannot_be_done(lab: LabRun) -> None:

@@ -291,3 +291,28 @@ def test_measure_times_each_probe_on_its_own_and_reports_what_never_happened() -
     assert any("never" in line and "NOT SEEN" in line for line in said)
     rep = Report("x", got)
     assert not rep.ok and rep.as_json()["timings"]["never"] is None
+
+
+def test_traffic_summary_finds_the_recovery_after_the_last_loss_per_core() -> None:
+    from routeragent.lab.traffic import Sample, summarize
+
+    samples = [
+        Sample(0.0, "core1", "host1"),
+        Sample(0.1, "core1", None),
+        Sample(0.2, "core1", None),
+        Sample(0.35, "core1", "host2"),
+        Sample(0.0, "core2", "host3"),
+        Sample(0.1, "core2", None),
+        Sample(0.2, "core2", "host3"),
+        Sample(0.3, "core2", None),
+        Sample(0.5, "core2", "host3"),
+    ]
+    s = summarize(samples)
+    assert (s.sent, s.failed, s.recovered_at) == (9, 4, 0.5)
+    assert s.answered_by == ("host1", "host2", "host3")
+    assert summarize([Sample(0.1, "core1", "host1")]).recovered_at == 0.0
+    assert summarize([Sample(0.1, "core1", None)]).recovered_at is None  # never answered again
+    assert (
+        "2 requests from the cores, 1 failed"
+        in summarize([Sample(0.0, "core1", None), Sample(0.1, "core1", "host1")]).describe()
+    )
