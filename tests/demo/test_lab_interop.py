@@ -6,6 +6,8 @@ restore; at the end `down` must leave nothing behind (namespaces, processes, fil
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -22,6 +24,7 @@ from typing import Any
 import pytest
 
 from demo.conftest import TIMINGS
+from routeragent.cli import main as cli_main
 from routeragent.lab import system
 from routeragent.lab.build import missing_programs
 
@@ -45,8 +48,21 @@ class LabRun:
             check=False,
         )
 
+    def inproc(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """The same command line, run in this process: starting Python for every command
+        costs seconds on a loaded 2-core box; `up`, `down`, the crash and the live view
+        still run as programs of their own."""
+        out, err = io.StringIO(), io.StringIO()
+        argv = ["lab", *args, "--run-dir", str(self.run_dir)]
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                rc = cli_main(argv)
+            except SystemExit as e:  # argparse refusals
+                rc = int(e.code or 0)
+        return subprocess.CompletedProcess(argv, rc, out.getvalue(), err.getvalue())
+
     def scenario(self, *args: str) -> dict[str, Any]:
-        r = self.cli(*args, "--json")
+        r = self.inproc(*args, "--json")
         assert r.returncode == 0, f"{args} -> {r.returncode}\n{r.stderr}\n{r.stdout}"
         report: dict[str, Any] = json.loads(r.stdout)
         for what, secs in report["timings"].items():
@@ -54,7 +70,7 @@ class LabRun:
         return report
 
     def status(self) -> str:
-        r = self.cli("status", "--once", timeout=30)
+        r = self.inproc("status", "--once")
         assert r.returncode == 0, r.stderr
         return r.stdout
 
@@ -229,23 +245,16 @@ def test_anycast_stop_withdraws_only_that_hosts_path(lab: LabRun) -> None:
 
 
 def test_scenarios_refuse_what_cannot_be_done(lab: LabRun) -> None:
-    r = lab.cli("drain", "router7")
+    r = lab.inproc("drain", "router7")
     assert r.returncode == 2 and "router7" in r.stderr
-    r = subprocess.run(
-        [sys.executable, "-m", "routeragent.cli", "lab", "status", "--once",
-         "--run-dir", "/tmp/ra-demo-nothing-here"],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+    nothing = LabRun(Path("/tmp/ra-demo-nothing-here"), lab.prefix)
+    r = nothing.inproc("status", "--once")
     assert r.returncode == 1 and "no lab in /tmp/ra-demo-nothing-here" in r.stderr
     # a second lab with the same namespace names is refused, the running one left alone
-    other = Path(f"{lab.run_dir}-other")
-    r = subprocess.run(
-        [sys.executable, "-m", "routeragent.cli", "lab", "up", "--prefix", lab.prefix,
-         "--run-dir", str(other)],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+    second = LabRun(Path(f"{lab.run_dir}-other"), lab.prefix)
+    r = second.inproc("up", "--prefix", lab.prefix)
     assert r.returncode == 1 and f"namespaces {lab.prefix}core1" in r.stderr, r.stderr
-    assert not other.exists()
+    assert not second.run_dir.exists()
     assert "steady" in lab.status()
 
 
