@@ -106,9 +106,10 @@ def topology(lab: Any) -> tuple[Any, Any]:
     tgt, atk = lab.namespace("target"), lab.namespace("attackers")
     link = lab.link(tgt, atk)
     tgt.ip("addr", "add", f"{TARGET_ADDRESS}/24", "dev", link.a.ifname)
-    atk.ip("addr", "add", f"{BYSTANDER}/24", "dev", link.b.ifname)
-    for i in range(len(CASES)):
-        atk.ip("addr", "add", f"{neighbor_address(i)}/24", "dev", link.b.ifname)
+    batch = lab.dir / "attacker-addresses.batch"
+    addresses = [BYSTANDER] + [neighbor_address(i) for i in range(len(CASES))]
+    batch.write_text("".join(f"addr add {a}/24 dev {link.b.ifname}\n" for a in addresses))
+    atk.ip("-batch", str(batch))
     return tgt, atk
 
 
