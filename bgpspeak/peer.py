@@ -342,7 +342,12 @@ class Peer:
         self._redial_waits += 1
         timeout = max(1.0, float(self.config.connect_retry_time))
         transport.set_protocol(_Lingering(transport, self._redial_wait_over, timeout))
-        transport.write_eof()
+        try:
+            transport.write_eof()
+        except OSError:
+            # the peer reset the connection already (seen when FRR's own BFD Cease and our
+            # drop crossed): nothing left to wait for; connection_lost ends the wait
+            transport.abort()
 
     def _redial_wait_over(self) -> None:
         self._redial_waits -= 1

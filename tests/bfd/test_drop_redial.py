@@ -23,7 +23,7 @@ from bgpspeak.session.negotiate import build_open
 from bgpspeak.wire.codec import StreamDecoder, decode_body
 from bgpspeak.wire.errors import CeaseSubcode, ErrorCode
 from bgpspeak.wire.family import IPV4_UNICAST, Context
-from bgpspeak.wire.message import KEEPALIVE, OPEN, Message
+from bgpspeak.wire.message import KEEPALIVE, OPEN, UPDATE, Message
 from bgpspeak.wire.simple_messages import Keepalive, Notification
 
 pytestmark = pytest.mark.timeout(30)
@@ -100,11 +100,10 @@ async def until(stream: EventStream, kind: type[object], timeout: float = 5.0) -
             return ev
 
 
-async def up_and_dropped(
+async def established(
     them: Neighbor65002, connect_retry_time: int
-) -> tuple[Speaker, Scripted, float]:
-    """Our speaker dials, the session comes up, BFD drops it; returns the old connection
-    (its Cease and our FIN already read) and the loop time of the drop."""
+) -> tuple[Speaker, EventStream, Scripted]:
+    """Our speaker dials and the session comes up; returns the neighbor's end."""
     speaker = Speaker(65001, "10.0.0.1", listen=())
     speaker.add_neighbor(
         Neighbor(
@@ -121,6 +120,15 @@ async def up_and_dropped(
     _, old = await them.next_dial()
     await old.establish()
     await until(events, PeerUp)
+    return speaker, events, old
+
+
+async def up_and_dropped(
+    them: Neighbor65002, connect_retry_time: int
+) -> tuple[Speaker, Scripted, float]:
+    """Up, then BFD drops it; returns the old connection (its Cease and our FIN already
+    read) and the loop time of the drop."""
+    speaker, events, old = await established(them, connect_retry_time)
     dropped = asyncio.get_running_loop().time()
     speaker.peer(THEM).drop(BFD_DOWN)
     down = await until(events, PeerDown)
@@ -170,5 +178,24 @@ async def test_a_neighbor_that_never_closes_delays_the_redial_by_connect_retry_o
         try:
             at, _ = await them.next_dial(timeout=5.0)
             assert 1.8 <= at - dropped < 4.0, at - dropped
+        finally:
+            await speaker.stop()
+
+
+async def test_drop_right_after_the_neighbor_closed_unseen() -> None:
+    """The neighbor closed (its FIN is in our socket, not yet read) when BFD drops, as when
+    FRR's own BFD Cease crosses ours: our Cease draws a reset, the half-close finds the
+    connection gone, and the drop must still end the session and dial again."""
+    async with Neighbor65002() as them:
+        speaker, events, old = await established(them, connect_retry_time=5)
+        try:
+            loop = asyncio.get_running_loop()
+            eor = await old.read()  # all we sent is read: the close is a FIN, not a reset
+            assert eor is not None and eor.TYPE == UPDATE
+            old.writer.close()
+            loop.call_soon(speaker.peer(THEM).drop, BFD_DOWN)  # after the close, same turn
+            down = await until(events, PeerDown)
+            assert isinstance(down, PeerDown)
+            await them.next_dial(timeout=5.0)
         finally:
             await speaker.stop()
