@@ -32,7 +32,7 @@ SOURCE_DIR = "source"
 _LINK = re.compile(r"\]\((\.\./[^)\s#]+)(#[^)\s]*)?\)")
 # [text](lab.md) or [text](../lab.md#x): a link to another page
 _PAGE_LINK = re.compile(r"\[([^\]]+)\]\(((?:\.\./)*[\w./-]+\.md)(#[^)\s]*)?\)")
-_ROLE = re.compile(r":(?:class|func|meth|attr|mod|data|exc|obj|const):(<code>)")
+_ROLE = re.compile(r":(?:class|func|meth|attr|mod|data|exc|obj|const):<code>(~?)([^<]*)</code>")
 _LANG = {
     ".py": "python",
     ".toml": "toml",
@@ -174,7 +174,12 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
 
 
 def on_page_content(content: str, page: Page, config: MkDocsConfig, files: Files) -> str:
-    return _ROLE.sub(r"\1", content)
+    def code(m: re.Match[str]) -> str:
+        # reST's ~a.b.C shows just C
+        text = m.group(2).rsplit(".", 1)[-1] if m.group(1) else m.group(2)
+        return f"<code>{text}</code>"
+
+    return _ROLE.sub(code, content)
 
 
 __all__ = ["on_files", "on_page_content", "on_page_markdown"]
