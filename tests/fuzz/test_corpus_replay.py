@@ -117,3 +117,30 @@ def test_mrt_target_flags_the_safety_net() -> None:
             targets.target_mrt(record + (0).to_bytes(4, "big"))
     finally:
         reader.DECODERS[16] = saved
+
+
+# --- the command ----------------------------------------------------------------------------------
+
+
+def test_random_engine_runs_without_atheris(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from .run import main
+
+    assert main(["fsm", "--engine", "random", "--time", "1", "--workdir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert '"engine": "random"' in out and '"crashes": 0' in out
+    assert not list(tmp_path.glob("crash-*"))
+
+
+def test_libfuzzer_statistics_are_read() -> None:
+    from .run import parse_libfuzzer
+
+    log = (
+        "#4096\tpulse  cov: 600 ft: 2000 corp: 300/40Kb exec/s: 1365 rss: 55Mb\n"
+        "#95130\tDONE   cov: 687 ft: 1943 corp: 321/52Kb lim: 4200 exec/s: 1559 rss: 55Mb\n"
+        "stat::number_of_executed_units: 95130\nstat::average_exec_per_sec:     1559\n"
+    )
+    stats = parse_libfuzzer(log)
+    assert stats["execs"] == 95130 and stats["edges"] == 687 and stats["features"] == 1943
+    assert stats["number_of_executed_units"] == 95130 and stats["average_exec_per_sec"] == 1559
