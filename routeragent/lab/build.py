@@ -26,6 +26,9 @@ from routeragent.lab.topology import (
     ANYCAST6,
     ANYCAST_PORT,
     CORES,
+    GUEST,
+    GUEST4,
+    GUEST6,
     HOSTS,
     NODES,
     PROVIDER_PREFIXES,
@@ -149,12 +152,14 @@ class Lab:
         sw = self.ns(SWITCH)
         system.ip("-n", sw, "link", "add", "br0", "type", "bridge")
         system.ip("-n", sw, "link", "set", "br0", "up")
-        for node in (*ROUTERS, *HOSTS):
+        for node in (*ROUTERS, *HOSTS, GUEST):
             n = self.ns(node)
             system.veth(n, "lan0", sw, f"p-{node}")
             system.ip("-n", sw, "link", "set", f"p-{node}", "master", "br0", "up")
             if node in ROUTERS:
                 addrs = [(router_lan4(node), 24), (router_lan6(node), 64)]
+            elif node == GUEST:
+                addrs = [(GUEST4, 24), (GUEST6, 64)]
             else:
                 # the host itself, then its OVN router's uplink address (next hop of its routes)
                 addrs = [
@@ -167,6 +172,9 @@ class Lab:
                 extra = ["nodad"] if ":" in a else []
                 system.ip("-n", n, "addr", "add", f"{a}/{plen}", "dev", "lan0", *extra)
             system.ip("-n", n, "link", "set", "lan0", "up")
+        for node in (*HOSTS, GUEST):
+            system.ip("-n", self.ns(node), "route", "add", "default", "via", VIP4)
+            system.ip("-n", self.ns(node), "-6", "route", "add", "default", "via", VIP6)
         for h in HOSTS:
             n = self.ns(h)
             # "instances" behind the OVN router: the first address of each subnet, and the
@@ -175,8 +183,6 @@ class Lab:
             first4, first6 = ipaddress.ip_network(s4)[1], ipaddress.ip_network(s6)[1]
             for a in (f"{first4}/32", f"{first6}/128", ANYCAST4, ANYCAST6):
                 system.ip("-n", n, "addr", "add", a, "dev", "lo")
-            system.ip("-n", n, "route", "add", "default", "via", VIP4)
-            system.ip("-n", n, "-6", "route", "add", "default", "via", VIP6)
         for c in CORES:
             system.ip("-n", self.ns(c), "addr", "add", f"{core_loopback(c)}/32", "dev", "lo")
             for p in PROVIDER_PREFIXES:

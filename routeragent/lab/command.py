@@ -7,6 +7,7 @@
     routeragent lab anycast-stop HOST  stop one anycast instance: its path is withdrawn
     routeragent lab restore            undo all of the above, timed
     routeragent lab down               remove everything the lab created
+    routeragent lab exec NODE -- CMD   run CMD in a node's namespace (guest: your own speaker)
 
 Every command takes ``--run-dir`` (default /run/routeragent-lab, or $ROUTERAGENT_LAB_DIR):
 everything the lab creates is recorded there, so any later command (or a new shell) finds it.
@@ -23,13 +24,20 @@ import sys
 import time
 from pathlib import Path
 
-from routeragent.lab import scenarios
+from routeragent.lab import scenarios, system
 from routeragent.lab.build import Lab, clean, read_state
 from routeragent.lab.configs import Timers
 from routeragent.lab.observe import read_view
 from routeragent.lab.render import render
 from routeragent.lab.system import LabError
-from routeragent.lab.topology import DEFAULT_PREFIX, DEFAULT_RUN_DIR, HOSTS, ROUTERS, Names
+from routeragent.lab.topology import (
+    DEFAULT_PREFIX,
+    DEFAULT_RUN_DIR,
+    HOSTS,
+    NODES,
+    ROUTERS,
+    Names,
+)
 
 CLEAR = "\x1b[H\x1b[2J"
 
@@ -82,6 +90,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     rs = sub.add_parser("restore", parents=[common], help="undo every scenario, timed")
     rs.add_argument("--json", action="store_true", help="the timings as JSON on stdout")
     sub.add_parser("down", parents=[common], help="remove everything the lab created")
+    ex = sub.add_parser(
+        "exec", parents=[common], help="run a command inside a lab node's namespace"
+    )
+    ex.add_argument("node", choices=NODES, help="e.g. guest (for your own speaker), core1")
+    ex.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND ...")
 
 
 def _say_to(stream: object) -> scenarios.Say:
@@ -157,6 +170,17 @@ def cmd_down(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_exec(args: argparse.Namespace) -> int:
+    lab = Lab.load(args.run_dir)
+    argv = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
+    if not argv:
+        print("routeragent lab exec: which command? (e.g. -- bash)", file=sys.stderr)
+        return 2
+    if lab.ns(args.node) not in system.namespaces():
+        raise LabError(f"namespace {lab.ns(args.node)} does not exist (is the lab up?)")
+    os.execvp("ip", ["ip", "netns", "exec", lab.ns(args.node), *argv])
+
+
 def main(args: argparse.Namespace) -> int:
     if os.geteuid() != 0:
         print("routeragent lab: needs root (network namespaces, FRR, keepalived)", file=sys.stderr)
@@ -168,6 +192,8 @@ def main(args: argparse.Namespace) -> int:
             return cmd_status(args)
         if args.lab_command == "down":
             return cmd_down(args)
+        if args.lab_command == "exec":
+            return cmd_exec(args)
         return cmd_scenario(args)
     except LabError as e:
         print(f"routeragent lab: {e}", file=sys.stderr)

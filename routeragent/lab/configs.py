@@ -19,6 +19,7 @@ from routeragent.lab.topology import (
     HOST_PREFIXES,
     HOSTS,
     HOSTS_AS,
+    LAN4,
     OUR_AS,
     PROVIDER_AS,
     PROVIDER_PREFIXES,
@@ -123,6 +124,7 @@ def router_bgpd(router: str, frr_dir: Path) -> str:
         "route-map LAB-FROM-HOSTS permit 20",
         " match ipv6 address prefix-list LAB-HOSTS6",
         "route-map LAB-TO-HOSTS deny 10",
+        "route-map LAB-TO-GUESTS permit 10",
         "!",
         f"router bgp {OUR_AS}",
         f" bgp router-id {router_id(router)}",
@@ -149,6 +151,14 @@ def router_bgpd(router: str, frr_dir: Path) -> str:
             f" neighbor {host_lan4(h)} peer-group HOSTS",
             f" neighbor {host_lan4(h)} description {h}",
         ]
+    # anyone else on the LAN (the guest namespace: your own speaker), any AS but ours; what
+    # they announce stays inside (the agent announces only the hosts' prefixes upstream)
+    out += [
+        " neighbor GUESTS peer-group",
+        " neighbor GUESTS remote-as external",
+        " neighbor GUESTS advertisement-interval 0",
+        f" bgp listen range {LAN4} peer-group GUESTS",
+    ]
     for af, nbrs in (
         ("ipv4", [u.core4 for u in links]),
         ("ipv6", [u.core6 for u in links]),
@@ -159,6 +169,9 @@ def router_bgpd(router: str, frr_dir: Path) -> str:
             "  neighbor HOSTS activate",
             "  neighbor HOSTS route-map LAB-FROM-HOSTS in",
             "  neighbor HOSTS route-map LAB-TO-HOSTS out",
+            "  neighbor GUESTS activate",
+            "  neighbor GUESTS route-map LAB-FROM-HOSTS in",
+            "  neighbor GUESTS route-map LAB-TO-GUESTS out",
             " exit-address-family",
         ]
     return "\n".join([*out, "!", ""])

@@ -83,6 +83,7 @@ def read_router(lab: Lab, r: str) -> RouterView:
     cores4 = {u.core4 for u in uplinks_of(r)}
     cores6 = {u.core6 for u in uplinks_of(r)}
     core_up = host_up = None
+    guest_up = 0
     anycast: frozenset[str] = frozenset()
     error = ""
     if frr:
@@ -96,6 +97,8 @@ def read_router(lab: Lab, r: str) -> RouterView:
             core_up = _established(s4, cores4) + _established(s6, cores6)
             hosts4 = {str(a) for a in s4.get("peers", {}) if host_of_address(str(a))}
             host_up = _established(s4, hosts4)
+            guests = {str(a) for a in s4.get("peers", {})} - hosts4 - cores4
+            guest_up = _established(s4, guests)
             anycast = frozenset(
                 h
                 for p in any4.get("paths", [])
@@ -121,6 +124,7 @@ def read_router(lab: Lab, r: str) -> RouterView:
         host_sessions=host_up,
         anycast_hosts=anycast,
         error=error,
+        guest_sessions=guest_up,
     )
 
 

@@ -75,6 +75,9 @@ def render(view: LabView, now: float | None = None) -> str:
         ["ROUTER", "FRR", "KEEPALIVED", "AGENT", "PRIORITY", "GATEWAY", "CORES", "HOSTS", "DRAIN"],
         [_router_row(r) for r in view.routers],
     )
+    guests = [f"{r.name} {r.guest_sessions}" for r in view.routers if r.guest_sessions]
+    if guests:
+        out.append(f"guest speakers (namespace {view.prefix}guest): sessions " + ", ".join(guests))
     out.append("")
     out.append("PROVIDER PATHS: our routers each core uses (ECMP), rN = routerN")
     rows: list[list[object]] = []

@@ -6,6 +6,8 @@
                         sessions), lan0 on the uplink LAN, keepalived (VRRPv3) and routeragent
     lan                 the uplink LAN: a bridge in its own namespace; the gateway virtual
                         addresses 10.50.0.1 and 2001:db8:50::1 live on it
+    guest               an empty namespace on the LAN (10.50.0.30, 2001:db8:50::30) where you
+                        run your own speaker: the routers accept a session from any AS there
     host1..host3        the hosts (LXD cluster members): a bgpspeak speaker, AS 65020, peering
                         with the three routers, announcing the host's OVN-like subnet with the
                         OVN router's uplink address as next hop, and an anycast service address
@@ -23,7 +25,8 @@ CORES = ("core1", "core2")
 ROUTERS = ("router1", "router2", "router3")
 HOSTS = ("host1", "host2", "host3")
 SWITCH = "lan"
-NODES = (*CORES, *ROUTERS, *HOSTS, SWITCH)
+GUEST = "guest"  # an empty namespace on the LAN for your own speaker (docs/lab.md)
+NODES = (*CORES, *ROUTERS, *HOSTS, SWITCH, GUEST)
 
 PROVIDER_AS = 64500
 OUR_AS = 65010
@@ -104,6 +107,10 @@ def router_lan4(router: str) -> str:
 
 def router_lan6(router: str) -> str:
     return f"2001:db8:50::{10 + index(router)}"
+
+
+GUEST4 = "10.50.0.30"
+GUEST6 = "2001:db8:50::30"
 
 
 def host_lan4(host: str) -> str:

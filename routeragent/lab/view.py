@@ -36,6 +36,7 @@ class RouterView:
     host_sessions: int | None  # Established, of 3
     anycast_hosts: frozenset[str]  # hosts whose anycast path this router has
     error: str = ""
+    guest_sessions: int = 0  # Established sessions with speakers in the guest namespace
 
     @property
     def up(self) -> bool:

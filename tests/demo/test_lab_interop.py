@@ -6,6 +6,7 @@ restore; at the end `down` must leave nothing behind (namespaces, processes, fil
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import json
@@ -23,10 +24,14 @@ from typing import Any
 
 import pytest
 
+from bgpspeak import Neighbor, Route, RouteReceived, Speaker
 from demo.conftest import TIMINGS
 from routeragent.cli import main as cli_main
 from routeragent.lab import system
 from routeragent.lab.build import missing_programs
+from routeragent.lab.datapath import in_namespace
+from routeragent.lab.observe import vtysh_json
+from routeragent.lab.topology import GUEST4
 
 pytestmark = pytest.mark.interop
 
@@ -147,7 +152,7 @@ def lab() -> Iterator[LabRun]:
 
 
 def test_up_cleans_a_crashed_run_and_reaches_steady(lab: LabRun) -> None:
-    assert len(lab.crashed_namespaces) == 9, lab.crashed_namespaces
+    assert len(lab.crashed_namespaces) == 10, lab.crashed_namespaces
     assert lab.crashed_pids, "the crashed run left no processes: nothing was tested"
     assert "removed leftovers of an earlier lab" in lab.up_output, lab.up_output
     survivors = [p for p in lab.crashed_pids if system.alive(p)]
@@ -242,6 +247,51 @@ def test_anycast_stop_withdraws_only_that_hosts_path(lab: LabRun) -> None:
     assert traffic[5] in ("host2", "host3") and traffic[8] in ("host2", "host3"), screen
     restored = lab.scenario("restore")
     assert restored["ok"], restored
+
+
+def test_your_own_speaker_in_the_guest_namespace(lab: LabRun) -> None:
+    """What docs/lab.md tells a newcomer: a bgpspeak Speaker in the guest namespace peers with
+    a router, receives the provider's and the hosts' routes, and its route reaches the router
+    (and stays inside: the agent announces only the hosts' prefixes upstream)."""
+    received: set[str] = set()
+
+    async def guest() -> None:
+        speaker = Speaker(65099, GUEST4, listen=())
+        speaker.add_neighbor(Neighbor("10.50.0.11", remote_as=65010))
+        speaker.announce(Route.make("203.0.113.128/27"))
+        events = speaker.events()
+        await speaker.start()
+        try:
+            await speaker.wait_established("10.50.0.11", timeout=30)
+
+            async def collect() -> None:
+                async for ev in events:
+                    if isinstance(ev, RouteReceived):
+                        received.add(str(ev.prefix))
+                    if {"198.51.100.0/24", "203.0.113.200/32"} <= received:
+                        return
+
+            await asyncio.wait_for(collect(), 30)
+            frr_dir = lab.run_dir / "router1" / "frr"
+            deadline = time.monotonic() + 20
+            while True:
+                (doc,) = await asyncio.to_thread(
+                    vtysh_json, frr_dir, "show bgp ipv4 unicast 203.0.113.128/27 json"
+                )
+                if doc.get("paths"):
+                    break
+                assert time.monotonic() < deadline, "router1 never got the guest's route"
+                await asyncio.sleep(0.2)
+            assert "guest speakers (namespace" in lab.status()
+        finally:
+            await speaker.stop("test done")
+
+    # the whole asyncio loop runs in a thread inside the guest namespace: every socket the
+    # speaker opens is in there
+    in_namespace(f"{lab.prefix}guest", lambda: asyncio.run(guest()), timeout=90)
+    assert {"0.0.0.0/0", "203.0.113.0/27"} <= received
+    core = vtysh_json(lab.run_dir / "core1" / "frr", "show bgp ipv4 unicast json")[0]
+    assert "203.0.113.128/27" not in core.get("routes", {})
 
 
 def test_scenarios_refuse_what_cannot_be_done(lab: LabRun) -> None:

@@ -56,7 +56,7 @@ def test_host_prefixes_do_not_overlap_and_map_back_to_their_origin() -> None:
 def test_namespace_names_carry_the_prefix() -> None:
     names = topology.Names("t123-")
     assert names.ns("router1") == "t123-router1"
-    assert len(names.namespaces) == len(set(names.namespaces)) == 9
+    assert len(names.namespaces) == len(set(names.namespaces)) == 10
     assert all(n.startswith("t123-") for n in names.namespaces)
 
 
@@ -117,6 +117,9 @@ def test_frr_configs_name_every_peer() -> None:
     router = configs.router_bgpd("router2", RUN / "router2/frr")
     for h in HOSTS:
         assert f"neighbor {topology.host_lan4(h)} peer-group HOSTS" in router
+    # your own speaker in the guest namespace: any AS, routes kept inside, everything sent
+    assert "bgp listen range 10.50.0.0/24 peer-group GUESTS" in router
+    assert "neighbor GUESTS remote-as external" in router
     # ebgp-requires-policy stays on: the agent attaches the upstream maps
     assert "no bgp ebgp-requires-policy" not in router
     assert "route-map" not in "".join(
