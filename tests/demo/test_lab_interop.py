@@ -119,8 +119,20 @@ def wait_until(probe: Any, timeout: float, what: str) -> None:
         time.sleep(0.05)
 
 
+def keep_logs(run_dir: Path) -> None:
+    """After a failure: the daemons' logs, configs and the agents' status, for the report."""
+    keep = Path(f"{run_dir}-failed")
+    shutil.rmtree(keep, ignore_errors=True)
+    for f in run_dir.rglob("*"):
+        if f.is_file() and f.suffix in (".log", ".toml", ".conf", ".json"):
+            dest = keep / f.relative_to(run_dir)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(f, dest)
+    print(f"\nlab logs kept in {keep}")  # shown with the failure report (-rA / -s)
+
+
 @pytest.fixture(scope="module")
-def lab() -> Iterator[LabRun]:
+def lab(request: pytest.FixtureRequest) -> Iterator[LabRun]:
     _require()
     run = LabRun(Path(f"/tmp/ra-demo-{os.getpid()}"), f"d{os.getpid()}-")
     try:
@@ -147,6 +159,8 @@ def lab() -> Iterator[LabRun]:
         run.up_output = r.stdout
         yield run
     finally:
+        if request.session.testsfailed and run.run_dir.exists():
+            keep_logs(run.run_dir)
         run.cli("down", timeout=60)
         shutil.rmtree(run.run_dir, ignore_errors=True)
 
