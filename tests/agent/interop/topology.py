@@ -1,12 +1,14 @@
 """The routeragent interop topology: real FRR and keepalived in network namespaces.
 
-    ra-p1, ra-p2   provider core routers, AS 64500, eBGP multipath toward us, default route
+    ra<pid>-p1, -p2  provider core routers, AS 64500, eBGP multipath toward us, default route
                    and 198.51.100.0/24 / 2001:db8:200::/48 announced to us
-    ra-r1..ra-r3   our routers, AS 65010, one veth to each core (v4 + v6 sessions), lan0 on the
+    ra<pid>-r1..r3 our routers, AS 65010, one veth to each core (v4 + v6 sessions), lan0 on the
                    shared bridge, keepalived (VRRPv3, 100 ms adverts) and routeragent each
-    ra-lan         holds the bridge br0 the three lan0 ports hang on
+    ra<pid>-lan    holds the bridge br0 the three lan0 ports hang on
 
-Everything lives under ``ROOT`` (/tmp/ra-lab): FRR instance dirs, keepalived files, agent config
+Names carry the pid of the test process, so two runs on one machine (a developer's and CI's)
+never touch each other's namespaces or files. Everything lives under ``ROOT``
+(/tmp/ra-lab-<pid>): FRR instance dirs, keepalived files, agent config
 and state, logs and one pid file per process we start. Teardown kills by pid file, then every
 process still inside an ``ra-`` namespace (``ip netns pids``), then deletes the namespaces, so a
 run that crashed half-way is cleaned up by the next one (:func:`cleanup_stale`).
@@ -19,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -29,8 +32,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(os.environ.get("RA_LAB_DIR", "/tmp/ra-lab"))
-NS_PREFIX = "ra-"
+RUN = os.getpid()
+ROOT = Path(os.environ.get("RA_LAB_DIR", f"/tmp/ra-lab-{RUN}"))
+NS_PREFIX = f"ra{RUN}-"
+_RUN_NS = re.compile(r"^ra(\d+)-")
+_RUN_DIR = re.compile(r"^ra-lab-(\d+)$")
 PROVIDERS = ("p1", "p2")
 ROUTERS = ("r1", "r2", "r3")
 PROVIDER_AS = 64500
@@ -142,33 +148,56 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
-def our_namespaces() -> list[str]:
+def _namespaces(prefix: str) -> list[str]:
     out = sh("ip", "netns", "list", check=False).stdout
-    return [line.split()[0] for line in out.splitlines() if line.startswith(NS_PREFIX)]
+    return [line.split()[0] for line in out.splitlines() if line.startswith(prefix)]
 
 
-def cleanup_stale() -> None:
-    """Remove whatever an earlier (possibly crashed) run left: processes named by our pid files
-    (only if their command line mentions our root, so a recycled pid is never hit), every process
-    inside an ``ra-`` namespace, the namespaces, and the root directory."""
-    if ROOT.is_dir():
-        for pf in ROOT.rglob("*.pid"):
+def our_namespaces() -> list[str]:
+    return _namespaces(NS_PREFIX)
+
+
+def _dead_runs() -> set[int]:
+    """Pids of earlier runs whose test process is gone (their namespaces or directories are
+    left over from a crash); a live run's are never touched."""
+    runs = set()
+    for line in sh("ip", "netns", "list", check=False).stdout.splitlines():
+        if m := _RUN_NS.match(line):
+            runs.add(int(m.group(1)))
+    for p in Path("/tmp").glob("ra-lab-*"):
+        if m := _RUN_DIR.match(p.name):
+            runs.add(int(m.group(1)))
+    return {pid for pid in runs - {RUN} if not _alive(pid)}
+
+
+def _cleanup_run(root: Path, prefix: str) -> None:
+    if root.is_dir():
+        for pf in root.rglob("*.pid"):
             try:
                 pid = int(pf.read_text().split()[0])
             except (OSError, ValueError, IndexError):
                 continue
-            if str(ROOT) in _cmdline(pid):
+            if str(root) in _cmdline(pid):
                 _kill_pid(pid)
-    for name in our_namespaces():
+    for name in _namespaces(prefix):
         for line in sh("ip", "netns", "pids", name, check=False).stdout.split():
             with contextlib.suppress(ValueError):
                 _kill_pid(int(line))
     deadline = time.monotonic() + 5
-    for name in our_namespaces():
+    for name in _namespaces(prefix):
         while time.monotonic() < deadline and sh("ip", "netns", "pids", name, check=False).stdout:
             time.sleep(0.05)
         sh("ip", "netns", "del", name, check=False)
-    shutil.rmtree(ROOT, ignore_errors=True)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def cleanup_stale() -> None:
+    """Remove this run's topology and whatever earlier, crashed runs left: processes named by
+    their pid files (only if their command line mentions that run's root, so a recycled pid is
+    never hit), every process inside their namespaces, the namespaces, the directories."""
+    _cleanup_run(ROOT, NS_PREFIX)
+    for pid in _dead_runs():
+        _cleanup_run(Path(f"/tmp/ra-lab-{pid}"), f"ra{pid}-")
 
 
 # --------------------------------------------------------------------------- FRR configs
@@ -387,9 +416,9 @@ class Lab:
             ):
                 in_ns(node, "sysctl", "-qw", key)
         for lk in LINKS:
-            sh("ip", "link", "add", "ra-tmp-p", "type", "veth", "peer", "name", "ra-tmp-r")
-            sh("ip", "link", "set", "ra-tmp-p", "netns", ns(lk.p), "name", lk.p_if)
-            sh("ip", "link", "set", "ra-tmp-r", "netns", ns(lk.r), "name", lk.r_if)
+            # created straight inside the namespaces: no name in the host's, no clash
+            sh("ip", "link", "add", lk.p_if, "netns", ns(lk.p), "type", "veth",
+               "peer", "name", lk.r_if, "netns", ns(lk.r))  # fmt: skip
             for node, ifname, a4, a6 in (
                 (lk.p, lk.p_if, lk.p4, lk.p6),
                 (lk.r, lk.r_if, lk.r4, lk.r6),
@@ -401,9 +430,8 @@ class Lab:
         sh("ip", "-n", lan, "link", "add", "br0", "type", "bridge")
         sh("ip", "-n", lan, "link", "set", "br0", "up")
         for r in ROUTERS:
-            sh("ip", "link", "add", "ra-tmp-l", "type", "veth", "peer", "name", "ra-tmp-b")
-            sh("ip", "link", "set", "ra-tmp-l", "netns", ns(r), "name", "lan0")
-            sh("ip", "link", "set", "ra-tmp-b", "netns", lan, "name", f"p-{r}")
+            sh("ip", "link", "add", "lan0", "netns", ns(r), "type", "veth",
+               "peer", "name", f"p-{r}", "netns", lan)  # fmt: skip
             sh("ip", "-n", lan, "link", "set", f"p-{r}", "master", "br0", "up")
             sh("ip", "-n", ns(r), "addr", "add", f"{lan4(r)}/24", "dev", "lan0")
             sh("ip", "-n", ns(r), "addr", "add", f"{lan6(r)}/64", "dev", "lan0", "nodad")
