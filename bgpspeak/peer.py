@@ -87,6 +87,7 @@ HIGH_WATER = 256 * 1024
 LOW_WATER = 64 * 1024
 CHUNK_BYTES = 64 * 1024
 SLICE_S = 0.003
+CLOSE_GRACE_S = 5.0  # how long a closed connection may take to flush before it is reset
 
 
 def _now_us(loop: asyncio.AbstractEventLoop) -> int:
@@ -188,6 +189,11 @@ class _Connection(asyncio.Protocol):
                 transport.abort()
             else:
                 transport.close()
+                loop = self.peer._loop
+                if transport.get_write_buffer_size() and loop is not None:
+                    # close() waits for the buffer to drain: a peer that stopped reading (the
+                    # send hold timer, RFC 9687) would keep the socket and the buffer forever
+                    loop.call_later(CLOSE_GRACE_S, transport.abort)
 
     def close(self) -> None:
         if self.timer is not None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import struct
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -260,38 +261,70 @@ async def trickle(ctx: Ctx) -> str:
 
 async def stop_reading(ctx: Ctx) -> str:
     """A peer that never reads while the target has routes to send: RFC 9687 send hold timer.
-    The target gets routes for this neighbor from ``Target.load_routes``; the attacker's
-    receive buffer is tiny. The answer is the NOTIFICATION found at the end of the stream
-    once the attacker reads again (or "closed" when the target could not even write it)."""
+    The target gets routes for this neighbor from ``Target.flood_routes``; the attacker's
+    receive buffer is tiny. Twice: the first time the attacker reads again as soon as the
+    session is dropped and the answer is the NOTIFICATION at the end of the stream; the second
+    time it never reads again, and the target must still let go of the socket (with what it
+    had queued for it) instead of waiting forever for the buffer to drain."""
     target: Any = ctx.target
-    peer = await ctx.connect(rcvbuf=4096)
-    try:
-        await peer.handshake(ctx.open(hold=90))
-        peer.writer.transport.pause_reading()  # asyncio would keep reading into its buffer
-        count = 20000 if ctx.full else 6000
-        await target.flood_routes(ctx.src, count)
-        loop = asyncio.get_running_loop()
-        start = loop.time()
-        limit = 30.0 if not ctx.full else 120.0
-        while loop.time() - start < limit and await ctx.target.established(ctx.src):
-            await asyncio.sleep(0.25)
-        if await ctx.target.established(ctx.src):
-            return "up"
-        ctx.notes.append(f"session dropped {loop.time() - start:.1f} s after the peer stopped")
-        peer.writer.transport.resume_reading()
-        while True:  # drain: what was the last thing written?
-            try:
-                msg = await peer.read(2.0)
-            except Closed:
-                break
-            if msg is None:
-                break
-            if msg.notification is not None:
-                code, sub, _ = msg.notification
-                return f"notification {code}/{sub}"
-        return "closed"
-    finally:
-        await peer.close()
+    await target.flood_routes(ctx.src, 20000 if ctx.full else 6000)
+    answer = ""
+    for attempt in (1, 2):
+        peer = await ctx.connect(rcvbuf=4096)
+        try:
+            await peer.handshake(ctx.open(hold=90))
+            fds_up = target.memory()["fds"]
+            peer.writer.transport.pause_reading()  # asyncio would keep reading into its buffer
+            await target.small_buffers(ctx.src)
+            dropped = await _wait(lambda: _not(ctx.target.established(ctx.src)), 60.0)
+            if dropped is None:
+                return "up"
+            ctx.notes.append(f"dropped {dropped:.1f} s after the peer stopped reading")
+            if attempt == 1:
+                peer.writer.transport.resume_reading()
+                answer = await _drain(peer)
+                continue
+            # still not reading: the target's socket must go (one descriptor fewer)
+            gone = await _wait(functools.partial(_fds_below, target, fds_up), 20.0)
+            if gone is None:
+                return "socket kept open after the session ended"
+            ctx.notes.append(f"socket released {gone:.1f} s after that")
+        finally:
+            await peer.close()
+    return answer
+
+
+async def _not(flag: Awaitable[bool]) -> bool:
+    return not await flag
+
+
+async def _fds_below(target: Any, fds: int) -> bool:
+    return bool(target.memory()["fds"] < fds)
+
+
+async def _wait(probe: Callable[[], Awaitable[bool]], limit: float) -> float | None:
+    """Seconds until ``probe()`` is true, None if it is not within ``limit``."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    while loop.time() - start < limit:
+        if await probe():
+            return loop.time() - start
+        await asyncio.sleep(0.25)
+    return None
+
+
+async def _drain(peer: RawPeer) -> str:
+    """Read what is left: the last NOTIFICATION in it, or "closed"."""
+    while True:
+        try:
+            msg = await peer.read(2.0)
+        except Closed:
+            return "closed"
+        if msg is None:
+            return "closed"
+        if msg.notification is not None:
+            code, sub, _ = msg.notification
+            return f"notification {code}/{sub}"
 
 
 async def max_prefix(ctx: Ctx) -> str:

@@ -93,9 +93,16 @@ class BgpspeakTarget:
         return self._sp().peer(neighbor).state is State.ESTABLISHED
 
     async def flood_routes(self, neighbor: str, count: int) -> None:
-        """Give ``neighbor`` ``count`` routes of distinct attributes (one UPDATE each) to send,
-        with small socket and transport buffers so that a peer that stops reading blocks the
-        writer after a few hundred kilobytes instead of the default 4 MiB + kernel buffers."""
+        """Give ``neighbor`` ``count`` routes of distinct attributes (one UPDATE each) to send."""
+        routes = [
+            Route.make(Prefix(1, (172 << 24) + (16 << 16) + i, 32), med=i) for i in range(count)
+        ]
+        self._sp().announce(routes, neighbors=[neighbor])
+
+    async def small_buffers(self, neighbor: str) -> None:
+        """Small socket and transport buffers on the session with ``neighbor``, so that a peer
+        that stops reading blocks the writer after a few hundred kilobytes instead of the
+        default high-water mark plus the kernel's autotuned buffers."""
         peer: Any = self._sp().peer(neighbor)
         conn = peer._established
         if conn is not None and conn.transport is not None:
@@ -103,10 +110,6 @@ class BgpspeakTarget:
             if sock is not None:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
             conn.transport.set_write_buffer_limits(high=64 * 1024)
-        routes = [
-            Route.make(Prefix(1, (172 << 24) + (16 << 16) + i, 32), med=i) for i in range(count)
-        ]
-        self._sp().announce(routes, neighbors=[neighbor])
 
     def memory(self) -> dict[str, int]:
         gc.collect()
@@ -178,6 +181,9 @@ class FrrTarget:
 
     async def flood_routes(self, neighbor: str, count: int) -> None:
         raise NotImplementedError("not run against FRR: it would need FRR to originate routes")
+
+    async def small_buffers(self, neighbor: str) -> None:
+        return None
 
     def memory(self) -> dict[str, int]:
         pid = self.frr.daemons["bgpd"].pid
