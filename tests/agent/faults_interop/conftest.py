@@ -29,6 +29,14 @@ def rt(lab_run: Run) -> Iterator[Router]:
 
 
 @pytest.fixture
-def healthy(rt: Router) -> Router:
+def healthy(rt: Router) -> Iterator[Router]:
+    """The router, healthy; whatever fault a test injected is cleared after it, even when
+    the test failed half-way, so the next test starts from a healthy router again."""
+    rt.clear_faults()
+    if rt.keepalived is None:
+        rt.start_keepalived()
     rt.wait_healthy()
-    return rt
+    try:
+        yield rt
+    finally:
+        rt.clear_faults()

@@ -32,11 +32,14 @@ VIP = "10.250.0.1"
 TMPFS_SIZE = "512k"
 
 
-def _wrapper(path: Path, hang_all: Path, hang_config: Path) -> None:
+def _wrapper(path: Path, hang_all: Path, hang_config: Path, hung: Path) -> None:
+    """vtysh, or (while a flag file exists) a vtysh that never answers: the shell records its
+    pid in ``hung`` and becomes ``sleep``, so the agent's timeout kills the sleeper itself."""
+    hang = f"echo $$ >> {hung}; exec sleep 30"
     path.write_text(
         "#!/bin/sh\n"
-        f"[ -e {hang_all} ] && exec sleep 30\n"
-        f'case "$*" in *"configure terminal"*) [ -e {hang_config} ] && exec sleep 30;; esac\n'
+        f"[ -e {hang_all} ] && {{ {hang}; }}\n"
+        f'case "$*" in *"configure terminal"*) [ -e {hang_config} ] && {{ {hang}; }};; esac\n'
         'exec vtysh "$@"\n'
     )
     path.chmod(0o755)
@@ -85,6 +88,27 @@ class Router:
     @property
     def hang_config(self) -> Path:
         return self.dir / "vtysh-config-hangs"
+
+    @property
+    def hung_pids(self) -> Path:
+        return self.dir / "vtysh-hung.pids"
+
+    def hung_alive(self) -> int:
+        """How many of the hung vtysh processes are still there."""
+        text = self.hung_pids.read_text() if self.hung_pids.exists() else ""
+        return sum(1 for p in text.split() if Path(f"/proc/{p}").exists())
+
+    def clear_faults(self) -> None:
+        self.hang_all.unlink(missing_ok=True)
+        self.hang_config.unlink(missing_ok=True)
+        (self.tmpfs / "filler").unlink(missing_ok=True)
+        self.r.ip("link", "set", "probe0", "up")
+        self.p.ip("link", "set", self.uplink.a.ifname, "up")
+        good = self.toml()
+        if self.config.read_text() != good:
+            self.config.write_text(good)
+            if self.agent is not None:
+                self.agent.send_signal(signal.SIGHUP)
 
     def toml(self, interface: str | None = None) -> str:
         return f"""
@@ -279,7 +303,7 @@ def router(lab: Lab) -> Iterator[Router]:
         r.ip("link", "add", "probe0", "type", "veth", "peer", "name", "probe1")  # no dummy
         r.ip("link", "set", "probe1", "up")
         r.ip("link", "set", "probe0", "up")
-        _wrapper(d / "vtysh", it.hang_all, it.hang_config)
+        _wrapper(d / "vtysh", it.hang_all, it.hang_config, it.hung_pids)
         it.config.write_text(it.toml())
         once = it.run_agent("run", "--once")
         assert it.keepalived_conf.exists(), once.stdout + once.stderr
