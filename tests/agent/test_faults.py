@@ -321,3 +321,41 @@ def test_memory_timers_survive_a_restart_on_the_same_boot_only(tmp_path: Path) -
     state.memory_file.write_text(json.dumps(data))
     v1 = StateDir(state.path, boot=state.boot).load_memory()
     assert v1 is not None and v1.ready_since is None and v1.checks.keys() == same.checks.keys()
+
+
+@pytest.mark.parametrize("where", ["write", "fsync", "replace"])
+def test_atomic_write_failing_anywhere_leaves_the_old_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    from routeragent import files
+
+    path = tmp_path / "lan.track"
+    files.write_atomic(path, "0\n")
+
+    def enospc(*args: object, **kw: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    if where == "write":
+        real_fdopen = files.os.fdopen
+
+        class Full:
+            def __init__(self, fd: int, mode: str) -> None:
+                self.f = real_fdopen(fd, mode)
+
+            def __enter__(self) -> Full:
+                return self
+
+            def __exit__(self, *exc: object) -> None:
+                self.f.close()
+
+            def write(self, text: str) -> int:
+                raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(files.os, "fdopen", Full)
+    else:
+        monkeypatch.setattr(files.os, where, enospc)
+    with pytest.raises(OSError, match="No space left"):
+        files.write_atomic(path, "-150\n")
+    monkeypatch.undo()
+    assert path.read_text() == "0\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["lan.track"]  # no temporary file left
