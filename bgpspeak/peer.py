@@ -127,6 +127,13 @@ def _merge_as4(attrs: tuple[PathAttribute, ...]) -> tuple[PathAttribute, ...]:
     return tuple(out)
 
 
+def _abort_unflushed(transport: asyncio.Transport) -> None:
+    """Reset a closed connection that still has not written what it had (a flushed one has
+    finished closing, and aborting it again would fail)."""
+    if transport.get_write_buffer_size():
+        transport.abort()
+
+
 class _Connection(asyncio.Protocol):
     """One TCP connection with its own state machine."""
 
@@ -193,7 +200,7 @@ class _Connection(asyncio.Protocol):
                 if transport.get_write_buffer_size() and loop is not None:
                     # close() waits for the buffer to drain: a peer that stopped reading (the
                     # send hold timer, RFC 9687) would keep the socket and the buffer forever
-                    loop.call_later(CLOSE_GRACE_S, transport.abort)
+                    loop.call_later(CLOSE_GRACE_S, _abort_unflushed, transport)
 
     def close(self) -> None:
         if self.timer is not None:

@@ -287,6 +287,10 @@ class AdjRibOut:
         with enhanced route refresh (RFC 7313)."""
         if family not in self.families:
             return
+        if any(not p.initial and p.source == [family] for p in self._passes):
+            # a refresh of this family is queued and not begun: it answers this request too
+            # (otherwise each 23-octet request costs a whole table: an amplification)
+            return
         fa = (family.afi, family.safi)
         before: list[Message] = [RouteRefresh(*fa, REFRESH_BORR)] if enhanced else []
         after: list[Message] = [RouteRefresh(*fa, REFRESH_EORR)] if enhanced else []

@@ -327,6 +327,46 @@ async def _drain(peer: RawPeer) -> str:
             return f"notification {code}/{sub}"
 
 
+async def refresh_flood(ctx: Ctx) -> str:
+    """500 ROUTE-REFRESH requests in one burst while the target has 2,000 routes for us: one
+    request costs 23 octets, its answer the whole table. Requests that arrive while a refresh
+    of the same family is still waiting are answered by it; more than three tables' worth of
+    UPDATEs is an amplification."""
+    target: Any = ctx.target
+    routes, requests = 2000, 500
+    await target.flood_routes(ctx.src, routes)
+    peer = await ctx.established_peer()
+    try:
+        loop = asyncio.get_running_loop()
+        updates = 0
+        start = loop.time()
+        while updates < routes and loop.time() - start < 20:  # the initial transfer
+            msg = await peer.read(2.0)
+            if msg is None:
+                break
+            updates += msg.mtype == 2
+        await peer.send(message(5, b"\x00\x01\x00\x01") * requests)
+        updates = 0
+        while loop.time() - start < (120 if ctx.full else 40):
+            try:
+                msg = await peer.read(1.0)
+            except Closed:
+                return "closed"
+            if msg is None:
+                break
+            if msg.notification is not None:
+                return f"notification {msg.notification[0]}/{msg.notification[1]}"
+            if msg.mtype == KEEPALIVE:
+                await peer.send(keepalive())
+            updates += msg.mtype == 2
+        ctx.notes.append(f"{updates} UPDATEs for {requests} requests of a {routes}-route table")
+        if updates > 3 * routes + 10:
+            return f"amplified: {updates / routes:.0f} tables"
+        return "up"
+    finally:
+        await peer.close()
+
+
 async def max_prefix(ctx: Ctx) -> str:
     """More prefixes than the neighbor's limit (100): Cease / Maximum Number of Prefixes."""
     peer = await ctx.established_peer()
@@ -867,6 +907,7 @@ def _cases() -> list[Case]:
         withdraw_flood,
     )
     add("connect/close storm", res, "RFC 4271 8 (connection handling)", "up", connect_storm)
+    add("ROUTE-REFRESH flood", res, "RFC 2918 4 (no amplification)", "up", refresh_flood)
     return c
 
 

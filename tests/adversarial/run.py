@@ -66,6 +66,7 @@ class Report:
     memory_before: dict[str, int]
     memory_after: dict[str, int]
     seconds: float
+    loop_errors: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -74,6 +75,7 @@ class Report:
             "bystander": self.bystander,
             "memory_before": self.memory_before,
             "memory_after": self.memory_after,
+            "loop_errors": self.loop_errors,
             "results": [
                 {
                     "case": r.case,
@@ -166,11 +168,16 @@ class Bystander:
 
 
 async def run_cases(
-    target: Any, cases: list[Case], *, full: bool = False, concurrency: int = 8
+    target: Any, cases: list[Case], *, full: bool = False, concurrency: int = 16
 ) -> Report:
     """Start ``target`` (already configured for ``neighbor_specs(cases)``), the bystander, then
     every case (``concurrency`` at a time), then check the bystander and the memory."""
     start = time.monotonic()
+    loop_errors: list[str] = []
+    # an exception in a protocol callback or timer of the (in-process) target lands here
+    asyncio.get_running_loop().set_exception_handler(
+        lambda _loop, ctx: loop_errors.append(f"{ctx.get('message')}: {ctx.get('exception')!r}")
+    )
     await target.start()
     bystander = Bystander(target)
     try:
@@ -221,7 +228,9 @@ async def run_cases(
         by = await bystander.check()
     finally:
         await target.stop()
-    return Report(target.name, list(results), by, before, after, time.monotonic() - start)
+    report = Report(target.name, list(results), by, before, after, time.monotonic() - start)
+    report.loop_errors = loop_errors
+    return report
 
 
 def markdown(reports: list[Report]) -> str:
@@ -278,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"== {rep.target}: {len(rep.results) - len(bad)}/{len(rep.results)} as expected, "
             f"{rep.seconds:.0f} s, bystander {rep.bystander}, "
-            f"memory {rep.memory_before} -> {rep.memory_after}"
+            f"memory {rep.memory_before} -> {rep.memory_after}, loop errors {rep.loop_errors}"
         )
         for r in rep.results:
             flag = "ok " if r.ok else "DIFF"

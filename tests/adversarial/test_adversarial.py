@@ -35,6 +35,7 @@ def test_every_attack_gets_its_rfc_answer(report: Any) -> None:
     wrong = [f"{r.case}: got {r.got}, expected {r.expect} {r.notes}" for r in report.results]
     wrong = [w for r, w in zip(report.results, wrong, strict=True) if not r.ok]
     assert not wrong, "\n".join(wrong)
+    assert report.loop_errors == [], report.loop_errors[:5]
     # and the bystander came through every attack
     assert report.bystander["established"], report.bystander
     assert report.bystander["route"], f"{BYSTANDER_PREFIX} lost: {report.bystander}"
