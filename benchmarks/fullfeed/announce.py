@@ -34,6 +34,8 @@ class FeedRun:
 
 
 def run_feed(run: Run, spec: FeedRun, table: Table, work: Path, poll_s: float) -> dict[str, Any]:
+    from .machine import commit
+
     lab = Lab(run, f"feed-{spec.sender}-{spec.afi}-{spec.n}")
     res: dict[str, Any] = {
         "case": "announce",
@@ -43,6 +45,7 @@ def run_feed(run: Run, spec: FeedRun, table: Table, work: Path, poll_s: float) -
         "frr_mode": "fib" if spec.fib else "bgpd -n",
         "timeout_s": spec.timeout_s,
         "rss_limit_mb": spec.rss_limit_mb,
+        "bgpspeak_commit": commit(),  # the checkout the sender imports, at the run's start
     }
     try:
         res.update(_run(lab, spec, table, work, poll_s))

@@ -27,6 +27,13 @@ def _cpu_model() -> str:
     return platform.processor() or "?"
 
 
+def commit() -> str:
+    """The checkout's commit, with ``+`` when files differ from it."""
+    head = _out(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
+    dirty = _out(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"])
+    return head + ("+" if dirty and dirty != "?" else "")
+
+
 def describe() -> dict[str, Any]:
     from .senders import exabgp_version
 
@@ -35,7 +42,7 @@ def describe() -> dict[str, Any]:
     gobgp = _out(["/usr/bin/gobgpd", "--version"])
     return {
         "when_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
-        "bgpspeak_commit": _out(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]),
+        "bgpspeak_commit": commit(),
         "python": platform.python_version(),
         "cpu": _cpu_model(),
         "cpus": os.cpu_count(),
