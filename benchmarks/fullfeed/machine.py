@@ -30,7 +30,7 @@ def _cpu_model() -> str:
 def commit() -> str:
     """The checkout's commit, with ``+`` when files differ from it."""
     head = _out(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
-    dirty = _out(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"])
+    dirty = _out(["git", "-C", str(ROOT), "status", "--porcelain", "--", "bgpspeak"])
     return head + ("+" if dirty and dirty != "?" else "")
 
 
