@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -117,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
         "--out", type=Path, default=None, help="results JSON (default benchmarks/results/...)"
     )
     ap.add_argument("--no-docs", action="store_true", help="leave docs/performance.md alone")
+    ap.add_argument(
+        "--nice", type=int, default=-5, help="niceness of the run and all it starts (0: leave)"
+    )
     sub = ap.add_subparsers(dest="case", required=True)
     a = sub.add_parser("announce", help="cases 1-2: each sender announces N prefixes to FRR")
     a.add_argument("--family", choices=["ipv4", "ipv6"], default="ipv4")
@@ -142,6 +146,14 @@ def main(argv: list[str] | None = None) -> int:
         sp.add_argument("--timeout", type=float, default=900.0)
     sub.add_parser("report", help="rewrite the docs table from benchmarks/results/fullfeed-*.json")
     args = ap.parse_args(argv)
+    # nohup'ed background jobs start with SIGINT ignored; SIGTERM would skip the labs'
+    # teardown: both end the run through SystemExit, so every namespace and daemon goes
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    if args.nice:
+        # inherited by everything the run starts (FRR, senders, agents): other work on a
+        # shared machine then stretches the measured processes' wall time less
+        os.setpriority(os.PRIO_PROCESS, 0, args.nice)
     if args.corpora is None:
         from .table import find_corpora
 

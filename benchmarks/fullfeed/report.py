@@ -84,7 +84,8 @@ def announce_table(doc: dict[str, Any]) -> list[str]:
         f"**Announce {first['n']:,} {first['family']} prefixes to FRR** "
         f"({doc.get('table', {}).get('attribute_sets', '?'):,} attribute sets), measured "
         f"{', '.join(whens)} UTC, bgpspeak {', '.join(commits) or '-'}, {m['frr']}, {m['bird']}, "
-        f"{m['gobgp']}, ExaBGP {m['exabgp']}, Python {m['python']}, {m['cpus']} CPUs ({m['cpu']}).",
+        f"{m['gobgp']}, ExaBGP {m['exabgp']}, Python {m['python']}, {m['cpus']} CPUs ({m['cpu']}), "
+        f"benchmark processes at nice {doc.get('nice', 0)}.",
         "",
         "| sender | FRR | start to Established s | Est. to all in BGP table s "
         "| Est. to all in FIB s "
@@ -192,7 +193,7 @@ def _machine_line(doc: dict[str, Any]) -> str:
     m = doc["machine"]
     return (
         f"measured {m['when_utc']} UTC, bgpspeak {m['bgpspeak_commit']}, {m['frr']}, "
-        f"Python {m['python']}, {m['cpus']} CPUs"
+        f"Python {m['python']}, {m['cpus']} CPUs, nice {doc.get('nice', 0)}"
     )
 
 
