@@ -107,7 +107,9 @@ def _document(args: argparse.Namespace, case: str) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m benchmarks.fullfeed", description=__doc__)
+    ap = argparse.ArgumentParser(
+        prog="python -m benchmarks.fullfeed", description=__doc__, allow_abbrev=False
+    )
     ap.add_argument(
         "--corpora", type=Path, default=None, help="shared corpora (found like the tests do)"
     )
