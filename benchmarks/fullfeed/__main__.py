@@ -46,7 +46,7 @@ def _announce(args: argparse.Namespace) -> dict[str, Any]:
         for mode in modes:
             for name in order:
                 spec = announce.FeedRun(
-                    name, afi, args.n, mode == "fib", args.timeout, args.rss_limit_mb
+                    name, afi, args.n, mode == "fib", args.timeout, args.rss_limit_mb, args.profile
                 )
                 log(
                     f"run {rep + 1}/{args.repeat}: {name} -> FRR ({mode}), "
@@ -131,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--frr-modes", default="fib,nofib", help="fib (zebra installs), nofib (bgpd -n)")
     a.add_argument("--repeat", type=int, default=1)
     a.add_argument("--timeout", type=float, default=900.0, help="per run (s)")
+    a.add_argument("--profile", action="store_true", help="py-spy the bgpspeak sender")
     a.add_argument("--rss-limit-mb", type=float, default=6000.0, help="stop a bigger sender")
     a.add_argument("--poll", type=float, default=0.2, help="FRR poll interval once Established (s)")
     r = sub.add_parser("receive", help="case 3: bgpspeak receives N prefixes from FRR")

@@ -31,6 +31,7 @@ class FeedRun:
     fib: bool  # False: bgpd -n (nothing handed to the kernel)
     timeout_s: float
     rss_limit_mb: float = 6000.0  # stop a sender that grows beyond this (shared machine)
+    profile: bool = False  # sample the bgpspeak sender with py-spy (a separate, slower run)
 
 
 def run_feed(run: Run, spec: FeedRun, table: Table, work: Path, poll_s: float) -> dict[str, Any]:
@@ -74,6 +75,11 @@ def _run(lab: Lab, spec: FeedRun, table: Table, work: Path, poll_s: float) -> di
     m0 = procs.MachineSample.now()
     t0 = time.monotonic()
     pid = sender.start(lab, r_spk, s)
+    profiler = None
+    if spec.profile and spec.sender == "bgpspeak":
+        from .profile import Profiler
+
+        profiler = Profiler(pid, sender.work / "py-spy.txt")
     started_s = time.monotonic() - t0  # gobgp: includes the inject before the neighbor is enabled
     t_est = t_first = t_rcvd = t_fib = None
     t_prev = 0.0
@@ -113,6 +119,7 @@ def _run(lab: Lab, spec: FeedRun, table: Table, work: Path, poll_s: float) -> di
         time.sleep(poll_s if t_est is not None else 0.01)
     m1 = procs.MachineSample.now()
     stats = frrview.message_stats(frr, s.local)
+    prof = profiler.stop() if profiler is not None else None
     out: dict[str, Any] = {
         "prepare_s": round(prepare_s, 2),
         "start_call_s": round(started_s, 2),
@@ -138,6 +145,8 @@ def _run(lab: Lab, spec: FeedRun, table: Table, work: Path, poll_s: float) -> di
         "last_seen": last,
         "complete": (t_fib if spec.fib else t_rcvd) is not None,
     }
+    if prof is not None:
+        out["profile"] = prof
     out["rss_sender_bytes_per_prefix"] = round(out["rss_sender_peak_mb"] * 2**20 / n)
     out.update({f"sender_{k}": round(v, 2) for k, v in sender.notes.items()})
     return out
