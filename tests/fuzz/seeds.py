@@ -19,7 +19,17 @@ from bgpspeak.wire import Context
 
 from .targets import selector_of
 
-SHARED = Path("/work/shared/corpora")
+
+def _shared() -> Path:
+    """The shared corpora, where tests/corpora_path.py looks for them."""
+    from tests.corpora_path import _candidates
+
+    for c in _candidates():
+        if (c / "MANIFEST.tsv").is_file():
+            return c
+    raise SystemExit("BGP corpora not found; set BGPSPEAK_CORPORA")
+
+
 MRT_HEADER = 12
 
 
@@ -130,8 +140,9 @@ def fsm_seeds() -> dict[str, bytes]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("outdir", type=Path)
-    ap.add_argument("--corpora", type=Path, default=SHARED)
+    ap.add_argument("--corpora", type=Path, default=None)
     args = ap.parse_args()
+    args.corpora = args.corpora or _shared()
     sets = {
         "decode": decode_seeds(args.corpora, 600),
         "mrt": mrt_seeds(args.corpora, 4, 8192),
