@@ -102,6 +102,7 @@ def _document(args: argparse.Namespace, case: str) -> dict[str, Any]:
         "case": case,
         "machine": describe(),
         "argv": sys.argv[1:],
+        "nice": args.nice,
         "runs": [],
     }
 
