@@ -53,9 +53,13 @@ _set = object.__setattr__
 
 
 def _decode_segments(value: bytes, width: int, name: str) -> tuple[AsPathSegment, ...]:
+    n = len(value)
+    if n > 2 and 0 < value[0] <= AS_CONFED_SET and n == 2 + value[1] * width:
+        # the common case, one segment filling the attribute: one length test, one C call
+        asns = (_AS4 if width == 4 else _AS2)[value[1]].unpack_from(value, 2)
+        return (_new_tuple(AsPathSegment, (value[0], asns)),)
     segments: list[AsPathSegment] = []
     i = 0
-    n = len(value)
     while i < n:
         if n - i < 2:
             raise AttributeMalformed(

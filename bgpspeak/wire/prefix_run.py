@@ -256,6 +256,11 @@ def _kind(afi: int, add_path: bool) -> type[PrefixRun]:
 _KINDS = {(afi, add_path): _kind(afi, add_path) for afi in _WIDTH for add_path in (False, True)}
 
 
+def run_class(afi: int, add_path: bool) -> type[PrefixRun]:
+    """The PrefixRun subclass of runs of ``afi`` with or without path identifiers."""
+    return _KINDS[(afi, add_path)]
+
+
 def _restore(raw: bytes, afi: int, add_path: bool) -> PrefixRun | tuple[()]:
     return PrefixRun.decode(raw, afi, add_path, "prefixes")
 

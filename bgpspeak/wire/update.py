@@ -31,7 +31,7 @@ from .family import DEFAULT_CONTEXT, IPV4_UNICAST, Context, Family
 from .message import UPDATE, Message
 from .mpnlri import MpReachNlri, MpUnreachNlri
 from .prefix import Prefix
-from .prefix_run import PrefixRun, encode_run
+from .prefix_run import PrefixRun, encode_run, run_class
 
 _MP_REACH = 14
 _MP_UNREACH = 15
@@ -191,6 +191,8 @@ class Update(Message):
 
 
 _decode_run = PrefixRun.decode
+_V4 = run_class(1, False)
+_V4_ADD_PATH = run_class(1, True)
 _set_withdrawn = Update.__dict__["withdrawn"].__set__
 _set_attributes = Update.__dict__["attributes"].__set__
 _set_nlri = Update.__dict__["nlri"].__set__
@@ -228,6 +230,8 @@ def decode_update(
     The withdrawn routes and NLRI come back as :class:`PrefixRun` (checked here, Prefix objects
     made when iterated); MP_REACH/MP_UNREACH NLRI likewise.
     """
+    if type(body) is not bytes:
+        body = bytes(body)  # the decoded message keeps slices of it: never a mutable buffer
     n = len(body)
     if n < 4:
         raise _malformed_list(f"UPDATE body of {n} octets is shorter than 4", "update")
@@ -237,7 +241,7 @@ def decode_update(
             f"withdrawn routes length {wlen} runs past the message ({n - 4} octets left)",
             "update.withdrawn_length",
         )
-    add4 = IPV4_UNICAST in ctx.add_path
+    add4 = bool(ctx.add_path) and IPV4_UNICAST in ctx.add_path
     withdrawn = _decode_run(body[2 : 2 + wlen], 1, add4, "update.withdrawn") if wlen else ()
     apos = 4 + wlen
     alen = (body[apos - 2] << 8) | body[apos - 1]
@@ -247,7 +251,18 @@ def decode_update(
             f"total path attribute length {alen} runs past the message ({n - apos} octets left)",
             "update.attributes_length",
         )
-    nlri = _decode_run(body[aend:], 1, add4, "update.nlri") if aend < n else ()
+    nlri: Sequence[Prefix] = ()
+    if aend < n:
+        # PrefixRun.decode inlined for the common case (a well-formed canonical field); the
+        # call is a measurable part of an UPDATE that hits the attribute cache
+        raw = body[aend:]
+        kind = _V4_ADD_PATH if add4 else _V4
+        if kind._match(raw) is not None:
+            run = _new_object(kind)
+            run._raw = raw
+            nlri = run
+        else:
+            nlri = _decode_run(raw, 1, add4, "update.nlri")
     if not alen:
         if nlri:
             raise DecodeError(
