@@ -8,6 +8,7 @@ schedules the one timer each session asks for, resolves connection collisions (R
 from __future__ import annotations
 
 import asyncio
+import collections
 import ipaddress
 import logging
 import socket
@@ -81,13 +82,15 @@ _INTERNAL_ONLY = frozenset({5, 9, 10})  # LOCAL_PREF, ORIGINATOR_ID, CLUSTER_LIS
 _CONFED = frozenset({AS_CONFED_SEQUENCE, AS_CONFED_SET})
 
 # flow control: the transport buffers at most about HIGH_WATER bytes beyond what the kernel took;
-# UPDATEs are generated in slices of SLICE_S seconds and CHUNK_BYTES octets, so neither memory
-# nor the event loop is held by a large transfer
+# UPDATEs are generated in slices of SLICE_S seconds and CHUNK_BYTES octets, and received data
+# is processed READ_SLICE octets at a time, so neither memory nor the event loop is held by a
+# large transfer in either direction
 HIGH_WATER = 256 * 1024
 LOW_WATER = 64 * 1024
 CHUNK_BYTES = 64 * 1024
 SLICE_S = 0.003
 CLOSE_GRACE_S = 5.0  # how long a closed connection may take to flush before it is reset
+READ_SLICE = 16 * 1024  # received octets handed to the session at once
 
 
 def _now_us(loop: asyncio.AbstractEventLoop) -> int:
@@ -147,6 +150,9 @@ class _Connection(asyncio.Protocol):
         self.local: IPAddress | None = None
         self.paused = False
         self.linger = False  # on release, wait for the peer's close (Peer.drop)
+        self._backlog: collections.deque[memoryview] = collections.deque()
+        self._draining = False
+        self._reading_paused = False
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -166,9 +172,51 @@ class _Connection(asyncio.Protocol):
         self.peer.feed(self, Connected(outbound=self.outbound))
 
     def data_received(self, data: bytes) -> None:
-        self.peer.feed(self, DataReceived(data))
+        self.peer.bytes_in += len(data)
+        if not self._backlog and len(data) <= READ_SLICE:
+            self.peer.feed(self, DataReceived(data))
+            return
+        # a large read (up to 256 KiB, a thousand UPDATEs) is taken in slices, with reading
+        # paused meanwhile: the loop is never held for long, and TCP pushes back on the peer
+        self._backlog.append(memoryview(data))
+        if not self._draining:
+            self._drain()
+
+    def _drain(self) -> None:
+        loop = self.peer._loop
+        if self.transport is None or loop is None:
+            self._backlog.clear()
+            self._draining = False
+            return
+        deadline = loop.time() + SLICE_S
+        backlog = self._backlog
+        while backlog:
+            head = backlog[0]
+            if len(head) > READ_SLICE:
+                backlog[0] = head[READ_SLICE:]
+                head = head[:READ_SLICE]
+            else:
+                backlog.popleft()
+            self.peer.feed(self, DataReceived(bytes(head)))
+            if self.transport is None:
+                backlog.clear()
+                break
+            if backlog and loop.time() >= deadline:
+                if not self._reading_paused:
+                    self._reading_paused = True
+                    self.transport.pause_reading()
+                self._draining = True
+                loop.call_soon(self._drain)
+                return
+        self._draining = False
+        if self._reading_paused and self.transport is not None:
+            self._reading_paused = False
+            self.transport.resume_reading()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        while self._backlog and self.transport is not None:  # what arrived before the close
+            self.peer.feed(self, DataReceived(bytes(self._backlog.popleft())))
+        self._backlog.clear()
         self.transport = None
         self.peer.feed(self, ConnectionFailed(str(exc) if exc else "connection closed"))
 
@@ -276,6 +324,8 @@ class Peer:
         self.held: str | None = None  # why no session may start now (BFD strict mode)
         self._redial_waits = 0  # what a drop waits for before dialling again
         self.last_error = ""
+        self.bytes_in = 0  # octets received and sent on all connections, for measurements
+        self.bytes_out = 0
 
     # --- public state -----------------------------------------------------------------------------
 
@@ -450,6 +500,7 @@ class Peer:
         for out in outs:
             if isinstance(out, Send):
                 if conn.transport is not None:
+                    self.bytes_out += len(out.data)
                     conn.transport.write(out.data)
             elif isinstance(out, Connect):
                 self._dial(conn)
