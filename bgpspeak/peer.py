@@ -235,6 +235,8 @@ class _Connection(asyncio.Protocol):
         the primary connection) may be dialling its next connection by then. With ``linger``
         set (:meth:`Peer.drop`) it is half-closed instead, see :class:`_Lingering`."""
         transport, self.transport = self.transport, None
+        self._backlog.clear()  # unread input of this connection is of no use to the next
+        self._reading_paused = False
         linger, self.linger = self.linger, False
         if transport is not None and linger and not abort and transport.can_write_eof():
             self.peer.linger(transport)
