@@ -126,6 +126,7 @@ class SlowPeer:
         self.prefixes = 0
         self.eor = False
         self.closed = False
+        self.release = asyncio.Event()  # the test has looked: the connection may close
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         loop = asyncio.get_running_loop()
@@ -152,6 +153,7 @@ class SlowPeer:
                         if m.end_of_rib() is not None:
                             self.eor = True
                 await asyncio.sleep(0.01)  # about 400 KiB/s at most
+            await self.release.wait()
         finally:
             keepalives.cancel()
             writer.close()
@@ -205,6 +207,7 @@ async def test_slow_reader_short_hold_time_bounded_buffer_session_stays_up() -> 
                 seen.append(type(await events.get(0.01)).__name__)
         assert "PeerDown" not in seen
     finally:
+        slow.release.set()
         await b.stop()
         server.close()
 
