@@ -1,4 +1,5 @@
-"""Coverage-guided fuzzing of the codec, the MRT reader and the session state machine.
+"""Coverage-guided fuzzing of the codec, the MRT reader, the session state machine and the
+receiving path of a peer.
 
 ``targets.py`` holds the fuzz targets (plain functions of one ``bytes`` argument that raise
 only when an invariant breaks), ``run.py`` the command that drives them with atheris/libFuzzer

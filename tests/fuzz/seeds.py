@@ -137,6 +137,21 @@ def fsm_seeds() -> dict[str, bytes]:
     return {hashlib.sha1(s).hexdigest(): s for s in scripts}
 
 
+def peer_seeds(decode: dict[str, bytes]) -> dict[str, bytes]:
+    """UPDATEs of the decode seeds, a few per input, as ``target_peer`` scripts."""
+    updates = [
+        (blob[0], blob[2 + 19 :])
+        for blob in decode.values()
+        if len(blob) > 21 and blob[2 + 18] == 2
+    ]
+    out: dict[str, bytes] = {}
+    for i in range(0, len(updates), 3):
+        group = updates[i : i + 3]
+        blob = bytes((group[0][0] & 1,)) + b"".join(len(b).to_bytes(2, "big") + b for _, b in group)
+        out[hashlib.sha1(blob).hexdigest()] = blob
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("outdir", type=Path)
@@ -148,6 +163,7 @@ def main() -> None:
         "mrt": mrt_seeds(args.corpora, 4, 8192),
         "fsm": fsm_seeds(),
     }
+    sets["peer"] = peer_seeds(sets["decode"])
     for name, seeds in sets.items():
         d = args.outdir / name
         d.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ corpus replay (``test_corpus_replay.py``).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import io
 import ipaddress
@@ -567,13 +568,6 @@ def _too_big() -> Update:
     return build_update(withdrawn=[Prefix(1, 10 << 24 | i << 8, 24) for i in range(1200)])
 
 
-TARGETS: dict[str, Callable[[bytes], None]] = {
-    "decode": target_decode,
-    "mrt": target_mrt,
-    "fsm": target_fsm,
-}
-
-
 def session_up(selector: int = 0, *, stop_in: State = State.ESTABLISHED) -> SessionMonitor:
     """A monitored session driven to ``stop_in`` (OpenSent, OpenConfirm or Established) with
     the peer of :func:`session_configs`, for replaying a peer's byte stream into it."""
@@ -598,3 +592,126 @@ def feed_stream(mon: SessionMonitor, data: bytes, read: int) -> list[Output]:
             break
         out += mon.feed(DataReceived(data[pos : pos + read]), now)
     return out
+
+
+# --- the peer's receiving path (bgpspeak/peer.py) -------------------------------------------------
+
+
+class _FakeTransport(asyncio.Transport):
+    """Just enough of a transport for :meth:`Peer.accept`: records what is written."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.written: list[bytes] = []
+        self.closed = False
+        self.protocol: asyncio.BaseProtocol | None = None
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.written.append(bytes(data))
+
+    def close(self) -> None:
+        self.closed = True
+
+    def abort(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def can_write_eof(self) -> bool:
+        return False
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        return None
+
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        self.protocol = protocol
+
+    def get_protocol(self) -> asyncio.BaseProtocol:
+        assert self.protocol is not None
+        return self.protocol
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return {"sockname": ("192.0.2.1", 179), "peername": ("192.0.2.2", 40000)}.get(name, default)
+
+
+def target_peer(data: bytes) -> None:
+    """Octet 0: the neighbor (bit 0 2-octet AS peer, bit 1 ADD-PATH IPv4/IPv6, bit 2 iBGP);
+    then UPDATE bodies, each prefixed by a 2-octet length, delivered on an Established session
+    of a real :class:`Peer` (fake transport, a loop that never runs). Invariants: nothing
+    escapes ``data_received``; the Adj-RIB-In holds exactly the routes the events announced and
+    did not withdraw."""
+    if not data:
+        return
+    sel = data[0]
+    asn4 = not sel & 1
+    add_path = (("ipv4/unicast", "both"), ("ipv6/unicast", "both")) if sel & 2 else ()
+    ibgp = bool(sel & 4)
+    loop = asyncio.new_event_loop()
+    try:
+        _peer_run(data[1:], loop, asn4, add_path, ibgp)
+    finally:
+        loop.close()
+
+
+def _peer_run(
+    data: bytes,
+    loop: asyncio.AbstractEventLoop,
+    asn4: bool,
+    add_path: tuple[tuple[str, str], ...],
+    ibgp: bool,
+) -> None:
+    from bgpspeak import Neighbor, RouteReceived, RouteWithdrawn, Speaker
+    from bgpspeak.wire import AddPath, AddPathEntry, FourOctetAs, Multiprotocol, Open
+
+    local_as, peer_as = 65001, (65001 if ibgp else 65002)
+    speaker = Speaker(local_as, "192.0.2.1", listen=())
+    peer = speaker.add_neighbor(
+        Neighbor("192.0.2.2", remote_as=peer_as, passive=True, add_path=add_path)
+    )
+    stream = speaker.events()
+    peer.start(loop)
+    transport = _FakeTransport()
+    peer.accept(transport, None)
+    conn = transport.protocol
+    check(isinstance(conn, asyncio.Protocol), "accept did not install the connection")
+    assert isinstance(conn, asyncio.Protocol)
+    caps: list[object] = [Multiprotocol(1, 1), Multiprotocol(2, 1)]
+    if asn4:
+        caps.append(FourOctetAs(peer_as))
+    if add_path:
+        caps.append(AddPath((AddPathEntry(1, 1, 3), AddPathEntry(2, 1, 3))))
+    their_open = Open.build(peer_as, 90, PEER_ID, caps)  # type: ignore[arg-type]
+    conn.data_received(their_open.encode(Context()) + Keepalive().encode())
+    check(peer.state is State.ESTABLISHED, f"peer not Established: {peer.state}")
+    model: set[tuple[Family, Prefix]] = set()
+    pos = 0
+    for _ in range(64):
+        if pos + 2 > len(data) or peer.state is not State.ESTABLISHED:
+            break
+        n = int.from_bytes(data[pos : pos + 2], "big") % 4000
+        body = data[pos + 2 : pos + 2 + n]
+        pos += 2 + n
+        conn.data_received(MARKER + (19 + len(body)).to_bytes(2, "big") + b"\x02" + body)
+        while not stream._queue.empty():
+            ev = stream._queue.get_nowait()
+            if isinstance(ev, RouteReceived):
+                model.add((ev.family, ev.prefix))
+            elif isinstance(ev, RouteWithdrawn):
+                model.discard((ev.family, ev.prefix))
+        if peer.state is State.ESTABLISHED:
+            held = {(f, p) for f, table in peer.rib_in.routes.items() for p in table}
+            check(held == model, f"Adj-RIB-In {sorted(held)[:4]} != events {sorted(model)[:4]}")
+    for w in transport.written:
+        check(len(w) >= 19 and w[:16] == MARKER, "wrote something that is not a message")
+
+
+TARGETS: dict[str, Callable[[bytes], None]] = {
+    "decode": target_decode,
+    "mrt": target_mrt,
+    "fsm": target_fsm,
+    "peer": target_peer,
+}

@@ -4,6 +4,7 @@ hypothesis runs of the same targets (the long runs are ``scripts/fuzz``, by hand
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -65,6 +66,12 @@ def test_fsm_target_mutations(data: st.DataObject) -> None:
     targets.target_fsm(data.draw(_mutated("fsm")))
 
 
+@FAST
+@given(data=st.data())
+def test_peer_target_mutations(data: st.DataObject) -> None:
+    targets.target_peer(data.draw(_mutated("peer")))
+
+
 # --- the targets catch what they claim to catch ---------------------------------------------------
 
 
@@ -99,6 +106,23 @@ def test_decode_target_catches_unsendable_notification(monkeypatch: pytest.Monke
     blob = (Path(__file__).parent / "regressions" / "decode-route-refresh-4096").read_bytes()
     with pytest.raises(ValueError, match="exceeds the maximum"):
         targets.target_decode(blob)
+
+
+def test_peer_target_catches_a_rib_out_of_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A route withdrawn from the Adj-RIB-In without its RouteWithdrawn event is reported."""
+    from bgpspeak.rib import AdjRibIn
+
+    original = AdjRibIn.remove_key
+
+    def silent_remove(self: AdjRibIn, family: Any, key: int) -> bool:
+        original(self, family, key)
+        return False  # removed, but the peer is told nothing was there: no event
+
+    monkeypatch.setattr(AdjRibIn, "remove_key", silent_remove)
+    seeds = [p.read_bytes() for p in corpus_files(CORPUS / "peer")]
+    with pytest.raises(Finding, match="Adj-RIB-In"):
+        for blob in seeds:
+            targets.target_peer(blob)
 
 
 def test_mrt_target_flags_the_safety_net() -> None:
