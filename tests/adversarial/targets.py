@@ -63,10 +63,12 @@ class BgpspeakTarget:
     def __init__(self, neighbors: Sequence[NeighborSpec]) -> None:
         self.neighbors = neighbors
         self.speaker: Speaker | None = None
+        self._started_tracing = False
 
     async def start(self) -> None:
         if not tracemalloc.is_tracing():
             tracemalloc.start()
+            self._started_tracing = True
         sp = Speaker(self.asn, self.router_id, listen=[(self.address, self.port)])
         for n in self.neighbors:
             sp.add_neighbor(Neighbor(n.address, remote_as=n.asn, passive=True, **n.options))
@@ -76,6 +78,10 @@ class BgpspeakTarget:
     async def stop(self) -> None:
         if self.speaker is not None:
             await self.speaker.stop("adversarial run done")
+        if self._started_tracing:
+            # Left on, it would trace every later test in the process (and inflate their peaks).
+            tracemalloc.stop()
+            self._started_tracing = False
 
     def _sp(self) -> Speaker:
         assert self.speaker is not None

@@ -19,9 +19,8 @@ import tarfile
 from collections import Counter
 from typing import Any
 
+from corpora_path import corpora_dir
 from lab import Lab
-
-from tests.corpora_path import corpora_dir
 
 from .rawpeer import Closed, RawPeer, open_message
 from .run import Bystander, NeighborSpec, topology
