@@ -740,6 +740,8 @@ class Peer:
         stored = rib.intern(attrs if mp is None else (*attrs, mp))
         for family, prefixes, next_hops in batches:
             if drop:
+                if not rib.tables.get(family):
+                    continue  # nothing to replace (e.g. the echo of our own table): not decoded
                 for prefix in prefixes:
                     if rib.remove_key(family, prefix_key(prefix)) and listening:
                         self._emit(RouteWithdrawn(self.address, family, prefix))
@@ -754,7 +756,7 @@ class Peer:
                     self._emit(RouteReceived(self.address, family, prefix, next_hops, attrs))
         limit = self.config.max_prefixes
         if limit is not None:
-            for family in {f for f, _ in update.announced()}:
+            for family in {f for f, _, _ in batches}:
                 if self.rib_in.count(family) > limit:
                     data = (
                         family.afi.to_bytes(2, "big")

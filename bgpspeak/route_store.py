@@ -14,7 +14,6 @@ for the routes given to every neighbor; a neighbor that gets routes of its own g
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -57,23 +56,24 @@ def family_of(p: Prefix) -> Family:
 
 class Templates:
     """Routes without their prefix, interned: every distinct set of route fields gets one small
-    int id and one template :class:`Route` (prefix ``0/0``), shared by all its prefixes.
+    int id, shared by all its prefixes (:meth:`template` gives it back as a Route with prefix
+    ``0/0``).
 
     Ids are never reused; :meth:`collect` drops templates no store refers to any more, so a
     program that keeps changing attributes does not grow without bound."""
 
     def __init__(self) -> None:
+        # the template is kept as its tuple of fields only (about 250 bytes with the two dict
+        # slots); the Route object is made again when a session exports it
         self._ids: dict[tuple[Any, ...], int] = {}
-        self._routes: dict[int, Route] = {}
         self._keys: dict[int, tuple[Any, ...]] = {}
         self._next = 0
         self.created_since_collect = 0
 
     def __len__(self) -> int:
-        return len(self._routes)
+        return len(self._keys)
 
     def intern(self, r: Route) -> int:
-        same_pid = r.path_id == r.prefix.path_id
         t = (
             r.prefix.afi,
             r.next_hop,
@@ -86,7 +86,7 @@ class Templates:
             r.extended_communities,
             r.link_local,
             r.extra,
-            None if same_pid else (r.path_id,),
+            None if r.path_id == r.prefix.path_id else (r.path_id,),
         )
         tid = self._ids.get(t)
         if tid is None:
@@ -94,9 +94,6 @@ class Templates:
             self._next += 1
             self._ids[t] = tid
             self._keys[tid] = t
-            self._routes[tid] = dataclasses.replace(
-                r, prefix=_EMPTY[r.prefix.afi], path_id=None if same_pid else r.path_id
-            )
             self.created_since_collect += 1
         return tid
 
@@ -114,18 +111,19 @@ class Templates:
         return out
 
     def template(self, tid: int) -> Route:
-        return self._routes[tid]
+        """The route of a template, with prefix ``0/0`` of its family."""
+        return self.route(tid, None)
 
-    def route(self, tid: int, prefix: Prefix) -> Route:
+    def route(self, tid: int, prefix: Prefix | None) -> Route:
         """The full route: the template with ``prefix`` put back."""
-        t = self._routes[tid]
-        pid = prefix.path_id if self._keys[tid][-1] is None else t.path_id
-        return dataclasses.replace(t, prefix=prefix, path_id=pid)
+        afi, nh, path, origin, med, lp, comm, large, ext, ll, extra, pid = self._keys[tid]
+        p = _EMPTY[afi] if prefix is None else prefix
+        path_id = (prefix.path_id if prefix is not None else None) if pid is None else pid[0]
+        return Route(p, nh, path, origin, med, lp, comm, large, ext, ll, path_id, extra)
 
     def collect(self, live: set[int]) -> None:
         """Forget the templates not in ``live``."""
-        for tid in [t for t in self._routes if t not in live]:
-            del self._routes[tid]
+        for tid in [t for t in self._keys if t not in live]:
             del self._ids[self._keys.pop(tid)]
         self.created_since_collect = 0
 
