@@ -70,7 +70,7 @@ def routes_exact(n: int, attr_sets: int) -> Iterator[Any]:
     from bgpspeak import Route
     from bgpspeak.wire import Prefix
 
-    paths = [(64600 + i % 300, 3000 + i) for i in range(attr_sets)]
+    paths = [(64600 + i % 300, 200000 + i) for i in range(attr_sets)]
     for i in range(n):
         a = i % attr_sets
         yield Route(
