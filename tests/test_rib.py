@@ -7,7 +7,7 @@ import ipaddress
 
 import pytest
 
-from bgpspeak.rib import AdjRibIn, _encoder, pack_updates
+from bgpspeak.rib import AdjRibIn, AdjRibOut, _encoder, pack_updates
 from bgpspeak.route_store import DesiredView, RouteStore, Templates, key_prefix, prefix_key
 from bgpspeak.routes import ExportContext, Route, export_attributes
 from bgpspeak.wire import (
@@ -22,6 +22,7 @@ from bgpspeak.wire import (
     Update,
     encode_prefixes,
 )
+from bgpspeak.wire.attributes import MultiExitDisc
 
 ECTX = ExportContext(
     local_as=65001,
@@ -129,3 +130,73 @@ def test_adj_rib_in_stale_marking() -> None:
     rib.add(IPV4_UNICAST, a, ())  # refreshed by the restarted peer
     assert rib.sweep_stale(IPV4_UNICAST) == [b]
     assert list(rib.routes[IPV4_UNICAST]) == [a]
+
+
+def _replay(chunks: list[object], ctx: Context) -> tuple[dict[Prefix, int | None], list[str]]:
+    """Apply produced UPDATEs in order: prefix -> MED (None: no MED), and the markers seen."""
+    dec = StreamDecoder(ctx)
+    for item in chunks:
+        dec.feed(item[0] if isinstance(item, tuple) else item.encode(ctx))  # type: ignore[attr-defined,index]
+    table: dict[Prefix, int | None] = {}
+    markers = []
+    for m in dec:
+        if not isinstance(m, Update):
+            markers.append(type(m).__name__)
+            continue
+        if m.end_of_rib() is not None:
+            markers.append("EoR")
+            continue
+        for _, p in m.withdrawals():
+            assert isinstance(p, Prefix)
+            table.pop(p, None)
+        med = next((a.value for a in m.attributes if isinstance(a, MultiExitDisc)), None)
+        for _, p in m.announced():
+            assert isinstance(p, Prefix)
+            table[p] = med
+    return table, markers
+
+
+def test_changes_during_a_transfer_end_in_the_latest_state() -> None:
+    """Routes changed or withdrawn while the initial transfer runs: the UPDATEs, applied in
+    order, leave the receiver with exactly the store's final state, End-of-RIB once."""
+    templates = Templates()
+    store = RouteStore(templates)
+    prefixes = v4(6000)
+    for i, p in enumerate(prefixes[:5000]):
+        store.put(IPV4_UNICAST, prefix_key(p), templates.intern(Route(p, med=i % 4)))
+    out = AdjRibOut(lambda: store, Context(), [IPV4_UNICAST], [], ECTX, print)
+    out.start_initial()
+    chunks: list[object] = []
+    clock = iter(range(10**9)).__next__  # every call is "later": one step per produce
+    step = 0
+    while True:
+        got = out.produce(4096, 0, lambda: float(clock()))
+        chunks += got
+        step += 1
+        if step in (3, 7, 11):  # mid-transfer: re-MED some, withdraw some, add some
+            changed = []
+            for p in prefixes[step * 100 : step * 100 + 400]:
+                store.put(IPV4_UNICAST, prefix_key(p), templates.intern(Route(p, med=99)))
+                changed.append(prefix_key(p))
+            for p in prefixes[step * 300 : step * 300 + 50]:
+                store.remove(IPV4_UNICAST, prefix_key(p))
+                changed.append(prefix_key(p))
+            out.changed_many(IPV4_UNICAST, changed)
+        if not got and not out.pending:
+            break
+        assert step < 10_000
+    table, markers = _replay(chunks, Context())
+    want = {
+        key_prefix(1, k): templates.template(t).med for k, t in store.table(IPV4_UNICAST).items()
+    }
+    assert table == want
+    assert markers == ["EoR"]
+    assert len(out) == len(store)
+    # route refresh: the whole family again, framed by BoRR/EoRR (enhanced)
+    out.start_refresh(IPV4_UNICAST, enhanced=True)
+    chunks = []
+    while got := out.produce(1 << 20, 1e18, lambda: 0.0):
+        chunks += got
+    table, markers = _replay(chunks, Context())
+    assert table == want
+    assert markers == ["RouteRefresh", "RouteRefresh"]
