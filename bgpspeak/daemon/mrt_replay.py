@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import ipaddress
+import itertools
 import signal
 import sys
 import time
@@ -151,6 +152,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, default=60.0, help="to reach Established (s)")
 
 
+_READ_SLICE = 20_000
+
+
 def run(args: argparse.Namespace) -> int:
     return asyncio.run(_replay(args))
 
@@ -184,15 +188,21 @@ async def _replay(args: argparse.Namespace) -> int:
         print(f"bgpspeak mrt replay: {e}", file=sys.stderr)
         return 2
     t0 = time.monotonic()
+    speaker.add_neighbor(neighbor)
+    # In slices, each stored before the next is read: the speaker keeps routes compactly, so
+    # holding the whole dump as Route objects first would cost several times its table.
+    total = 0
     try:
-        routes = list(rib_routes(read_mrt(args.file), opts))
+        routes = rib_routes(read_mrt(args.file), opts)
+        while chunk := list(itertools.islice(routes, _READ_SLICE)):
+            speaker.announce(chunk)
+            total += len(chunk)
+            await speaker.flush()
     except (OSError, MrtError) as e:
         print(f"bgpspeak mrt replay: {args.file}: {e}", file=sys.stderr)
         return 1
     read_s = time.monotonic() - t0
-    print(f"read {len(routes)} routes from {args.file} in {read_s:.1f} s", file=sys.stderr)
-    speaker.add_neighbor(neighbor)
-    speaker.announce(routes)
+    print(f"read {total} routes from {args.file} in {read_s:.1f} s", file=sys.stderr)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -207,7 +217,7 @@ async def _replay(args: argparse.Namespace) -> int:
             return 1
         up = time.monotonic() - t1
         peer = speaker.peer(args.peer)
-        while len(peer.rib_out) < len(routes) and not stop.is_set():
+        while len(peer.rib_out) < total and not stop.is_set():
             await asyncio.sleep(0.05)
         # routes announced before the session came up go out in its initial transfer: what
         # can be timed here is when they were encoded and handed to the socket, not when the
