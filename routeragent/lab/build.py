@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from routeragent.lab import configs, system
+from routeragent.lab import configs, lxd_host, system
 from routeragent.lab.system import LabError
 from routeragent.lab.topology import (
     ANYCAST4,
@@ -66,6 +66,8 @@ class Lab:
     names: Names = field(default_factory=Names)
     timers: configs.Timers = field(default_factory=configs.Timers)
     python: str = sys.executable
+    #: hosts that are a real LXD + OVN with ``routeragent announce-lxd`` (``up --lxd``)
+    lxd_hosts: tuple[str, ...] = ()
 
     # ---- loading an existing lab (any later command)
 
@@ -80,6 +82,7 @@ class Lab:
             Names(str(state["prefix"])),
             configs.Timers(**{k: float(v) for k, v in t.items()}),
             str(state.get("python", sys.executable)),
+            tuple(str(h) for h in state.get("lxd_hosts", [])),
         )
 
     def node_dir(self, node: str) -> Path:
@@ -102,6 +105,13 @@ class Lab:
                 f"missing programs: {', '.join(missing)} (Debian packages: iproute2, frr, "
                 "keepalived; ./scripts/bootstrap installs them)"
             )
+        if self.lxd_hosts:
+            lacking = lxd_host.missing()
+            if lacking:
+                raise LabError(
+                    f"--lxd needs {', '.join(lacking)} (Debian packages: lxd, lxd-client, "
+                    "openvswitch-switch, ovn-central, ovn-host, busybox-static, dnsmasq-base)"
+                )
         cleaned = clean(self.run_dir)
         taken = sorted(system.namespaces() & set(self.names.namespaces))
         if taken:
@@ -116,6 +126,7 @@ class Lab:
             "namespaces": list(self.names.namespaces),
             "created": time.time(),
             "python": self.python,
+            "lxd_hosts": list(self.lxd_hosts),
             "timers": {
                 "agent_interval": self.timers.agent_interval,
                 "check_interval": self.timers.check_interval,
@@ -131,8 +142,11 @@ class Lab:
         for node in (*CORES, *ROUTERS):
             self.wait_frr(node)
         for h in HOSTS:
-            self.start_service(h)
-            self.start_speaker(h)
+            if h in self.lxd_hosts:
+                self.lxd_host(h).up()
+            else:
+                self.start_service(h)
+                self.start_speaker(h)
         self.start_routers(ROUTERS)
         return cleaned
 
@@ -160,6 +174,9 @@ class Lab:
                 addrs = [(router_lan4(node), 24), (router_lan6(node), 64)]
             elif node == GUEST:
                 addrs = [(GUEST4, 24), (GUEST6, 64)]
+            elif node in self.lxd_hosts:
+                # its OVN router is a real one, on the OVN uplink port (lxd_host.py)
+                addrs = [(host_lan4(node), 24), (host_lan6(node), 64)]
             else:
                 # the host itself, then its OVN router's uplink address (next hop of its routes)
                 addrs = [
@@ -176,6 +193,8 @@ class Lab:
             system.ip("-n", self.ns(node), "route", "add", "default", "via", VIP4)
             system.ip("-n", self.ns(node), "-6", "route", "add", "default", "via", VIP6)
         for h in HOSTS:
+            if h in self.lxd_hosts:
+                continue
             n = self.ns(h)
             # "instances" behind the OVN router: the first address of each subnet, and the
             # anycast service address, on lo
@@ -243,6 +262,11 @@ class Lab:
             self.node_dir(host) / "service.log",
             self.node_dir(host) / "service.pid",
         )  # fmt: skip
+
+    def lxd_host(self, host: str) -> lxd_host.LxdHost:
+        return lxd_host.LxdHost(
+            host, self.ns(host), self.ns(SWITCH), self.node_dir(host), self.python
+        )
 
     def service_running(self, host: str) -> bool:
         return system.pid_alive(self.node_dir(host) / "service.pid")
@@ -387,6 +411,11 @@ def clean(run_dir: Path) -> list[str]:
     recorded = state.get("namespaces", [])
     ours = {str(n) for n in recorded} if isinstance(recorded, list) else set()
     existing = system.namespaces() & ours
+    # an LXD host's containers and LXD first (they live outside the lab's namespaces)
+    instances = lxd_host.instances_in(run_dir)
+    for host_dir in sorted(run_dir.glob("*/lxd.pid")) if run_dir.is_dir() else []:
+        for problem in lxd_host.stop_instances(host_dir.parent):
+            print(f"routeragent lab: {problem}", file=sys.stderr)
     # graceful first: speakers send a Cease, FRR and keepalived tidy their files
     pid_files = sorted(run_dir.rglob("*.pid")) if run_dir.is_dir() else []
     stopping = []
@@ -407,6 +436,10 @@ def clean(run_dir: Path) -> list[str]:
         removed.append(f"{len(existing)} namespaces")
     for node in NODES:
         remove_frr_crash_dirs(run_dir / node / "frr")
+    if run_dir.is_dir():
+        killed = lxd_host.sweep(run_dir, instances)
+        if killed:
+            removed.append(f"{len(killed)} LXD processes")
     if run_dir.exists():
         shutil.rmtree(run_dir)
         removed.append(str(run_dir))

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from routeragent.lab import system
+from routeragent.lab import lxd_host, system
 from routeragent.lab.build import Lab, read_state
 from routeragent.lab.datapath import anycast_answer
 from routeragent.lab.system import LabError
@@ -182,7 +182,33 @@ def control_requests(sock_path: Path, *commands: str, timeout: float = 1.5) -> l
     return [json.loads(line) for line in buf.splitlines()[: len(commands)]]
 
 
+def read_lxd_host(lab: Lab, h: str) -> HostView:
+    """An LXD host: the announcer's process and what LXD says of its containers."""
+    d = lab.node_dir(h)
+    announcer = system.pid_alive(d / "announcer.pid")
+    env = [f"{k}={v}" for k, v in lxd_host.env_for(d).items()]
+    error = ""
+    state = "LXD not answering"
+    try:
+        out = system.run(
+            ["env", *env, "lxc", "list", "--format=csv", "-c", "ns4"], timeout=3.0
+        ).stdout
+        rows = [line.split(",", 2) for line in out.splitlines() if line.strip()]
+        state = (
+            "; ".join(
+                f"container {r[0]} {r[1]} {r[2].split(' ')[0] if len(r) > 2 else ''}".rstrip()
+                for r in rows
+            )
+            or "no container"
+        )
+    except system.LabError as e:
+        error = f"lxc list: {e}"
+    return HostView(h, announcer, False, None, None, error, lxd=state)
+
+
 def read_host(lab: Lab, h: str) -> HostView:
+    if h in lab.lxd_hosts:
+        return read_lxd_host(lab, h)
     d = lab.node_dir(h)
     speaker = system.pid_alive(d / "speaker.pid")
     check = None

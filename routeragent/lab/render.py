@@ -104,6 +104,17 @@ def render(view: LabView, now: float | None = None) -> str:
             "yes" if h.name in view.router(r).anycast_hosts else ("-" if view.router(r).frr else "")
             for r in ROUTERS
         ]
+        if h.lxd:
+            host_rows.append(
+                [
+                    h.name,
+                    "lxd",
+                    "-" if h.speaker else "ANNOUNCER DOWN",
+                    "-" if h.sessions is None else f"{h.sessions}/3",
+                    *seen,
+                ]
+            )
+            continue
         host_rows.append(
             [
                 h.name,
@@ -114,6 +125,12 @@ def render(view: LabView, now: float | None = None) -> str:
             ]
         )
     out += table(["HOST", "SERVICE", "CHECK", "SESSIONS", *(f"AT {r}" for r in ROUTERS)], host_rows)
+    for h in view.hosts:
+        if h.lxd:
+            out.append(
+                f"{h.name} is LXD + OVN, announced by routeragent announce-lxd "
+                f"({'running' if h.speaker else 'NOT RUNNING'}): {h.lxd}"
+            )
     out.append("")
     issues = problems(view)
     if not issues:

@@ -66,6 +66,8 @@ class HostView:
     check: str | None  # the speaker's view of it: starting, healthy, failed
     sessions: int | None  # Established, of 3
     error: str = ""
+    #: an LXD host (``up --lxd``): its container's state as LXD reports it ("" otherwise)
+    lxd: str = ""
 
 
 @dataclass(frozen=True)
@@ -163,9 +165,12 @@ def problems(view: LabView) -> list[str]:
                 )
     for h in view.hosts:
         if not h.speaker:
-            out.append(f"{h.name}: speaker not running")
+            out.append(f"{h.name}: {'announce-lxd' if h.lxd else 'speaker'} not running")
         elif h.error:
             out.append(f"{h.name}: {h.error}")
+        elif h.lxd:
+            if "RUNNING" not in h.lxd:
+                out.append(f"{h.name}: LXD container {h.lxd}")
         elif h.check != ("healthy" if h.service else "failed"):
             out.append(
                 f"{h.name}: anycast check {h.check} (service {'up' if h.service else 'down'})"
