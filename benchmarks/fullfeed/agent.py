@@ -4,8 +4,9 @@ memory are measured apart from the harness): ``python -m benchmarks.fullfeed.age
 * ``receive``: dial FRR, take its table, report when the first and the last prefix arrived.
 * ``peers``: one speaker with K neighbors (``--side listen``: the speaker under test, which
   accepts; ``--side dial``: the other end, K neighbors dialling from K local addresses).
-* ``churn``: announce a table dump, then every second replace the attributes of a fraction of
-  it for a number of seconds (the speaker sends only the difference).
+* ``churn``: announce a table dump, then every second give a fraction of its routes the
+  attributes of other routes of the table, for a number of seconds (the speaker sends only the
+  difference).
 
 Each prints one JSON object per line on stdout (``{"event": ...}``) for the harness to read.
 Only the public API is used (``Speaker``, ``Neighbor``, ``Route``, ``peer().rib_in``).
@@ -18,6 +19,7 @@ import asyncio
 import contextlib
 import ipaddress
 import json
+import os
 import random
 import resource
 import sys
@@ -153,16 +155,27 @@ async def churn(a: argparse.Namespace) -> None:
         while len(peer.rib_out) < len(routes) and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         emit("initial_sent", routes=len(peer.rib_out))
+        while a.go and not os.path.exists(a.go) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)  # the harness says when the neighbor has it all
         await asyncio.sleep(a.settle)
         emit("churn_start")
         per_tick = max(1, int(len(routes) * a.fraction))
         next_tick = time.monotonic()
-        for tick in range(a.seconds):
+        for _tick in range(a.seconds):
             picks = rng.sample(range(len(routes)), per_tick)
             changed = []
             for i in picks:
-                r = routes[i]
-                r = replace(r, med=(r.med or 0) + 1 + tick)
+                # the route takes the attributes of another route of the table: a path change
+                # to a path that exists, as most churn is (the number of attribute sets stays)
+                o = routes[rng.randrange(len(routes))]
+                r = replace(
+                    routes[i],
+                    as_path=o.as_path,
+                    origin=o.origin,
+                    med=o.med,
+                    communities=o.communities,
+                    large_communities=o.large_communities,
+                )
                 routes[i] = r
                 changed.append(r)
             t = time.monotonic()
@@ -203,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--fraction", type=float, default=0.01)
     c.add_argument("--seconds", type=int, default=60)
     c.add_argument("--settle", type=float, default=2.0)
+    c.add_argument("--go", help="start churning once this file exists")
     a = ap.parse_args(argv)
     fn = {"receive": receive, "peers": peers, "churn": churn}[a.mode]
     with contextlib.suppress(KeyboardInterrupt):

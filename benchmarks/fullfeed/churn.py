@@ -1,5 +1,6 @@
-"""Case 5: churn. bgpspeak announces the table to FRR (``bgpd -n``), then every second changes
-the attributes (MED) of ``fraction`` of the routes, for ``seconds`` seconds.
+"""Case 5: churn. bgpspeak announces the table to FRR (``bgpd -n``); once FRR has all of it,
+every second ``fraction`` of the routes take the attributes of other routes of the table (a
+path change to an existing path), for ``seconds`` seconds.
 
 The speaker should send only what changed: measured are the bytes leaving the sender's veth
 (kernel counters, so TCP/IP headers included) during the initial transfer and during the
@@ -57,6 +58,7 @@ def _run(
     frr_ns, spk = lab.namespace("frr"), lab.namespace("spk")
     link = lab.link(frr_ns, spk)
     mrt = work / f"churn-table-{n}.mrt"
+    (work / "churn-go").unlink(missing_ok=True)
     formats.write_mrt(table, mrt, link.b.ipv4, SPK_AS)
     conf = bgpd_config(FRR_AS, link.a.ipv4, [FrrNeighbor(link.b.ipv4, SPK_AS)])
     frr = lab.frr(frr_ns, conf, extra_args={"bgpd": ["-n"]})
@@ -83,6 +85,8 @@ def _run(
             str(seconds),
             "--settle",
             "0",
+            "--go",
+            str(work / "churn-go"),
         ],
         work / "churn-agent.log",
     )
@@ -94,9 +98,10 @@ def _run(
         time.sleep(0.5)
     initial_wait = time.monotonic() - t
     tx1 = tx_bytes(spk, link.b.ifname)
-    start = agent.wait("churn_start", timeout=60)
     cb0 = procs.cpu_seconds(bgpd)
     tx2 = tx_bytes(spk, link.b.ifname)
+    (work / "churn-go").touch()
+    start = agent.wait("churn_start", timeout=60)
     m0 = procs.MachineSample.now()
     end = agent.wait("churn_end", timeout=seconds * 3 + 60)
     tx3 = tx_bytes(spk, link.b.ifname)
