@@ -68,6 +68,8 @@ class Lab:
     python: str = sys.executable
     #: hosts that are a real LXD + OVN with ``routeragent announce-lxd`` (``up --lxd``)
     lxd_hosts: tuple[str, ...] = ()
+    #: seconds per step of each LXD host's bring-up (``up`` reports them)
+    lxd_timings: dict[str, dict[str, float]] = field(default_factory=dict)
 
     # ---- loading an existing lab (any later command)
 
@@ -143,7 +145,9 @@ class Lab:
             self.wait_frr(node)
         for h in HOSTS:
             if h in self.lxd_hosts:
-                self.lxd_host(h).up()
+                lxd = self.lxd_host(h)
+                lxd.up()
+                self.lxd_timings[h] = lxd.timings
             else:
                 self.start_service(h)
                 self.start_speaker(h)

@@ -120,6 +120,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     if cleaned:
         was = f" (prefix {old['prefix']})" if old else ""
         say(f"removed leftovers of an earlier lab{was}: {', '.join(cleaned)}")
+    for host, steps in lab.lxd_timings.items():
+        say(f"{host} (LXD + OVN): " + ", ".join(f"{k} {v:.1f} s" for k, v in steps.items()))
     say(f"lab started in {time.monotonic() - t0:.1f} s; waiting until it is steady ...")
     scenarios.wait_steady(lab, args.timeout, say)
     say(f"steady {time.monotonic() - t0:.1f} s after `up`")
