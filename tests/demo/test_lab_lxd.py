@@ -1,7 +1,8 @@
 """`routeragent lab up --lxd`: host1 is a real LXD 5.0 + OVN with a container, announced by
 `routeragent announce-lxd`; its subnet must reach both cores through all three routers with
 the OVN router's uplink address as next hop, traffic from a core must reach the container,
-and `down` must leave nothing (namespaces, processes, LXD's cgroups, files)."""
+and `down` must leave nothing (namespaces, processes, LXD's cgroups, files). A first
+`up --lxd` killed half-way must be cleaned by the next."""
 
 from __future__ import annotations
 
@@ -80,18 +81,40 @@ def tcp_answer(ns: str, address: str, source: str) -> bytes:
     return in_namespace(ns, ask, timeout=10)
 
 
-def test_up_lxd_announces_the_ovn_subnet_to_both_cores_and_down_leaves_nothing() -> None:
+def test_up_lxd_cleans_a_crash_announces_the_ovn_subnet_and_down_leaves_nothing() -> None:
     _require()
     run_dir = Path(f"/tmp/ra-lxd-{os.getpid()}")
     prefix = f"x{os.getpid()}-"
     host = "host1"
     sub4, sub6 = host_subnets(host)
     try:
+        # a first `up --lxd` dies once its container exists: LXD, OVS/OVN and the container
+        # are left behind, and the real `up` must remove them first
+        crashed = subprocess.Popen(
+            [sys.executable, "-m", "routeragent.cli", "lab", "up", "--lxd", "--quiet",
+             "--run-dir", str(run_dir), "--prefix", prefix],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 60
+            while not (run_dir / host / "announcer.pid").exists() and crashed.poll() is None:
+                assert time.monotonic() < deadline, "the first up never started the announcer"
+                time.sleep(0.1)
+        finally:
+            crashed.kill()
+            crashed.wait(10)
+        first = (run_dir / host / lxd_host.INSTANCE_FILE).read_text().strip()
+        assert lxd_host.leftover_cgroups([first]), "the crashed run left no container"
+        assert lxd_host.run_processes(run_dir), "the crashed run left no processes"
+
         t0 = time.monotonic()
         r = cli(run_dir, "up", "--lxd", "--prefix", prefix, "--timeout", "90")
         TIMINGS.append(("lab up --lxd: steady", time.monotonic() - t0))
         assert r.returncode == 0, f"up --lxd -> {r.returncode}\n{r.stderr}\n{r.stdout}"
         instance = (run_dir / host / lxd_host.INSTANCE_FILE).read_text().strip()
+        assert "removed leftovers of an earlier lab" in r.stdout, r.stdout
+        assert not lxd_host.leftover_cgroups([first])
         assert f"{host} is LXD + OVN, announced by routeragent announce-lxd (running)" in r.stdout
         assert f"container {instance} RUNNING {lxd_host.instance_address(host)}" in r.stdout
         assert "steady: every path where it should be" in r.stdout, r.stdout
