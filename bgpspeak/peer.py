@@ -501,7 +501,10 @@ class Peer:
     def _process(self, conn: _Connection, outs: list[Output]) -> None:
         for out in outs:
             if isinstance(out, Send):
-                if conn.transport is not None:
+                # A transport that failed (send() raised) is closing until connection_lost
+                # arrives on a later loop turn; asyncio would count, drop and log each write
+                # made in between (seen as "socket.send() raised exception." during link flaps).
+                if conn.transport is not None and not conn.transport.is_closing():
                     self.bytes_out += len(out.data)
                     conn.transport.write(out.data)
             elif isinstance(out, Connect):
