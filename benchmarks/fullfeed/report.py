@@ -32,6 +32,13 @@ def _load(results: Path) -> list[dict[str, Any]]:
     return docs
 
 
+def _variant(r: dict[str, Any]) -> tuple[Any, ...]:
+    """What makes runs of one case and size different measurements (kept side by side)."""
+    if r.get("case") == "peers":
+        return ("peers", r.get("hold_time"))
+    return (r.get("frr_mode"), r.get("sender"))
+
+
 def _latest(results: Path) -> list[dict[str, Any]]:
     """One document per case / family / size. Announce runs are merged: for each sender and
     FRR mode the runs of the newest file that has them (so bgpspeak can be measured again
@@ -42,12 +49,12 @@ def _latest(results: Path) -> list[dict[str, Any]]:
         key = (doc.get("case", "?"), str(first.get("family", "")), int(first.get("n", 0)))
         for r in doc["runs"]:
             r["_machine"] = doc["machine"]
-        if doc.get("case") != "announce" or key not in merged:
+        if doc.get("case") not in ("announce", "peers") or key not in merged:
             merged[key] = dict(doc)
             continue
         have = merged[key]
-        fresh = {(r["frr_mode"], r["sender"]) for r in doc["runs"]}
-        kept = [r for r in have["runs"] if (r["frr_mode"], r["sender"]) not in fresh]
+        fresh = {_variant(r) for r in doc["runs"]}
+        kept = [r for r in have["runs"] if _variant(r) not in fresh]
         merged[key] = dict(doc, runs=kept + doc["runs"])
     return sorted(merged.values(), key=lambda d: (d.get("case", ""), d["runs"][0].get("n", 0)))
 
@@ -238,6 +245,10 @@ def single_table(doc: dict[str, Any]) -> list[str]:
         "churn": f"Churn: {n:,}-prefix table, a fraction changed every second",
     }[case]
     out = [f"**{title}**, {_machine_line(doc)}.", ""]
+    if case == "peers":
+        fields = [("measured", "_when"), *fields]
+        for r in doc["runs"]:
+            r["_when"] = r.get("_machine", doc["machine"])["when_utc"][-5:]
     heads = [h for h, _ in fields] + ["load1 before/after", "complete"]
     out.append("| " + " | ".join(heads) + " |")
     out.append("|" + "--:|" * len(heads))
