@@ -33,6 +33,7 @@ from bgpspeak.mrt import (
     read_mrt,
 )
 from bgpspeak.session import (
+    US,
     Connected,
     ConnectionFailed,
     DataReceived,
@@ -80,8 +81,6 @@ from bgpspeak.wire import (
 from bgpspeak.wire.errors import Action, ErrorCode
 from bgpspeak.wire.message import HEADER_LENGTH, MARKER
 from bgpspeak.wire.update import decode_update
-
-US = 1_000_000
 
 
 class Finding(AssertionError):
@@ -695,7 +694,7 @@ def _peer_run(
         n = int.from_bytes(data[pos : pos + 2], "big") % 4000
         body = data[pos + 2 : pos + 2 + n]
         pos += 2 + n
-        conn.data_received(MARKER + (19 + len(body)).to_bytes(2, "big") + b"\x02" + body)
+        conn.data_received(MARKER + (HEADER_LENGTH + len(body)).to_bytes(2, "big") + b"\x02" + body)
         while not stream._queue.empty():
             ev = stream._queue.get_nowait()
             if isinstance(ev, RouteReceived):
@@ -706,7 +705,7 @@ def _peer_run(
             held = {(f, p) for f, table in peer.rib_in.routes.items() for p in table}
             check(held == model, f"Adj-RIB-In {sorted(held)[:4]} != events {sorted(model)[:4]}")
     for w in transport.written:
-        check(len(w) >= 19 and w[:16] == MARKER, "wrote something that is not a message")
+        check(len(w) >= HEADER_LENGTH and w[:16] == MARKER, "wrote something that is not a message")
 
 
 TARGETS: dict[str, Callable[[bytes], None]] = {
