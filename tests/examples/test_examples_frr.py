@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from lab import FrrNeighbor, Lab, best_path, bgpd_config, wait_until
+from lab.peering import frr_facing
 
 pytestmark = pytest.mark.interop
 
@@ -33,21 +34,13 @@ def _communities(path: dict[str, Any]) -> str:
 
 
 def test_route_collector_prints_updates_as_json_lines(lab: Lab, tmp_path: Path) -> None:
-    r1, col = lab.namespace("r1"), lab.namespace("col")
-    link = lab.link(r1, col)
-    frr = lab.frr(
-        r1,
-        bgpd_config(
-            65001,
-            link.a.ipv4,
-            [FrrNeighbor(link.b.ipv4, 65002), FrrNeighbor(link.b.ipv6, 65002)],
-            networks=["198.51.100.0/24", "2001:db8:100::/48"],
-        ),
+    frr, link = frr_facing(
+        lab, ("r1", "col"), 65002, networks=["198.51.100.0/24", "2001:db8:100::/48"]
     )
     out = tmp_path / "collector.jsonl"
     with out.open("w") as f:
         lab.popen(
-            col,
+            link.b.ns,
             [
                 PY,
                 str(EXAMPLES / "route_collector.py"),
@@ -225,16 +218,9 @@ def test_rtbh_announcer_blackholes_at_the_edge(lab: Lab, tmp_path: Path) -> None
 
 
 def test_mrt_replay_announces_the_sample_table(lab: Lab) -> None:
-    r1, spk = lab.namespace("r1"), lab.namespace("replay")
-    link = lab.link(r1, spk)
-    frr = lab.frr(
-        r1,
-        bgpd_config(
-            65001, link.a.ipv4, [FrrNeighbor(link.b.ipv4, 65002, families=("ipv4", "ipv6"))]
-        ),
-    )
+    frr, link = frr_facing(lab, ("r1", "replay"), 65002, ipv6_session=False)
     lab.popen(
-        spk,
+        link.b.ns,
         [
             PY,
             str(EXAMPLES / "mrt_replay.py"),
@@ -304,16 +290,9 @@ def test_seed_frr_and_keepalived_configs_are_accepted(lab: Lab, tmp_path: Path) 
 
 def test_announce_to_frr(lab: Lab) -> None:
     """The README's smallest speaker: both default prefixes reach FRR with our community."""
-    r1, spk = lab.namespace("r1"), lab.namespace("spk")
-    link = lab.link(r1, spk)
-    frr = lab.frr(
-        r1,
-        bgpd_config(
-            65001, link.a.ipv4, [FrrNeighbor(link.b.ipv4, 65002, families=("ipv4", "ipv6"))]
-        ),
-    )
+    frr, link = frr_facing(lab, ("r1", "spk"), 65002, ipv6_session=False)
     lab.popen(
-        spk,
+        link.b.ns,
         [
             PY,
             str(EXAMPLES / "announce_to_frr.py"),

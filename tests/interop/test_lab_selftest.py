@@ -33,6 +33,7 @@ from lab import (
 )
 from lab.netns import namespace_names
 from lab.nsenter import current_netns_inode
+from lab.peering import frr_facing
 from lab.procs import cmdline, pid_alive, run
 from lab.runs import Run
 from lab.sweep import sweep_stale
@@ -233,19 +234,11 @@ def test_frr_frr_ebgp_ipv4_ipv6_routes_cross(lab: Lab) -> None:
 
 
 def test_frr_bird_ipv4_ipv6(lab: Lab) -> None:
-    r1, r2 = lab.namespace("frr"), lab.namespace("bird")
-    link = lab.link(r1, r2)
-    frr = lab.frr(
-        r1,
-        bgpd_config(
-            65001,
-            link.a.ipv4,
-            [FrrNeighbor(link.b.ipv4, 65002), FrrNeighbor(link.b.ipv6, 65002)],
-            networks=["10.101.0.0/24", "2001:db8:101::/48"],
-        ),
+    frr, link = frr_facing(
+        lab, ("frr", "bird"), 65002, networks=["10.101.0.0/24", "2001:db8:101::/48"]
     )
     bird = lab.bird(
-        r2,
+        link.b.ns,
         textwrap.dedent(
             f"""\
             router id {link.b.ipv4};
@@ -283,19 +276,11 @@ def test_frr_bird_ipv4_ipv6(lab: Lab) -> None:
 
 
 def test_frr_gobgp_ipv4_ipv6(lab: Lab) -> None:
-    r1, r2 = lab.namespace("frr"), lab.namespace("gobgp")
-    link = lab.link(r1, r2)
-    frr = lab.frr(
-        r1,
-        bgpd_config(
-            65001,
-            link.a.ipv4,
-            [FrrNeighbor(link.b.ipv4, 65003), FrrNeighbor(link.b.ipv6, 65003)],
-            networks=["10.101.0.0/24", "2001:db8:101::/48"],
-        ),
+    frr, link = frr_facing(
+        lab, ("frr", "gobgp"), 65003, networks=["10.101.0.0/24", "2001:db8:101::/48"]
     )
     gobgp = lab.gobgp(
-        r2,
+        link.b.ns,
         gobgp_config(
             65003,
             link.b.ipv4,
