@@ -4,11 +4,16 @@ FRR configs are what an operator would write for the seed setup: the cores are a
 ECMP multipath, our routers keep ``bgp ebgp-requires-policy`` on (routeragent attaches the
 upstream route-maps; the host sessions carry the operator's own ``LAB-`` maps). The agent and
 speaker configs are the product's own TOML formats (docs/agent.md, docs/daemon.md).
+
+The keyword arguments serve tests/agent/interop, whose topology has the same shape and address
+plan under other node names and settles a few things differently (its routers originate our
+prefixes themselves, no hosts); the lab's callers leave them at their defaults.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +34,7 @@ from routeragent.lab.topology import (
     VIP4,
     VIP6,
     VRID,
+    Uplink,
     core_loopback,
     host_lan4,
     host_lan6,
@@ -66,10 +72,20 @@ def zebra_conf(node: str, frr_dir: Path) -> str:
     return "\n".join([*_frr_header(node, frr_dir), "no zebra nexthop kernel enable", "!", ""])
 
 
-def core_bgpd(core: str, frr_dir: Path) -> str:
+def core_bgpd(
+    core: str,
+    frr_dir: Path,
+    *,
+    rid: str | None = None,
+    uplinks: Sequence[Uplink] | None = None,
+    loopback: bool = True,
+    import_check: bool = False,
+) -> str:
     """A provider core: default route and the provider prefixes to each of our routers,
-    every path from us used at once (maximum-paths), RFC 8326 graceful-shutdown honoured."""
-    links = uplinks_of(core)
+    every path from us used at once (maximum-paths), RFC 8326 graceful-shutdown honoured.
+    ``loopback``: also the core's own /32 (the source of the lab's test traffic);
+    ``import_check``: originate a prefix only once it is in the RIB (FRR's default)."""
+    links = uplinks_of(core) if uplinks is None else uplinks
     out = [
         *_frr_header(core, frr_dir),
         "bgp community-list standard LAB-GSHUT permit graceful-shutdown",
@@ -80,25 +96,20 @@ def core_bgpd(core: str, frr_dir: Path) -> str:
         "route-map TO-CUSTOMER permit 10",
         "!",
         f"router bgp {PROVIDER_AS}",
-        f" bgp router-id {router_id(core)}",
+        f" bgp router-id {rid or router_id(core)}",
         " no bgp default ipv4-unicast",
-        " no bgp network import-check",
+        *([] if import_check else [" no bgp network import-check"]),
         " timers bgp 1 3",
     ]
     for u in links:
         for addr in (u.router4, u.router6):
-            out += [
-                f" neighbor {addr} remote-as {OUR_AS}",
-                f" neighbor {addr} description {u.router}",
-                f" neighbor {addr} timers connect 1",
-                f" neighbor {addr} advertisement-interval 0",
-            ]
+            out += _ebgp_neighbor(addr, OUR_AS, u.router)
     for af, net, nbrs in (
         ("ipv4", PROVIDER_PREFIXES[0], [u.router4 for u in links]),
         ("ipv6", PROVIDER_PREFIXES[1], [u.router6 for u in links]),
     ):
         out += [f" address-family {af} unicast", f"  network {net}", "  maximum-paths 8"]
-        if af == "ipv4":
+        if af == "ipv4" and loopback:
             out += [f"  network {core_loopback(core)}/32"]
         for n in nbrs:
             out += [
@@ -111,98 +122,143 @@ def core_bgpd(core: str, frr_dir: Path) -> str:
     return "\n".join([*out, "!", ""])
 
 
-def router_bgpd(router: str, frr_dir: Path) -> str:
+def _ebgp_neighbor(addr: str, asn: int, description: str) -> list[str]:
+    return [
+        f" neighbor {addr} remote-as {asn}",
+        f" neighbor {addr} description {description}",
+        f" neighbor {addr} timers connect 1",
+        f" neighbor {addr} advertisement-interval 0",
+    ]
+
+
+def router_bgpd(
+    router: str,
+    frr_dir: Path,
+    *,
+    rid: str | None = None,
+    uplinks: Sequence[Uplink] | None = None,
+    networks: Sequence[str] = (),
+    maximum_paths: int = 8,
+    hosts: bool = True,
+) -> str:
     """One of our routers. The upstream sessions have no route-maps here: routeragent attaches
     them (until then ``ebgp-requires-policy`` keeps the router out of the provider's paths).
-    The hosts' sessions are passive (the hosts dial) and accept only our address space."""
-    out = [
-        *_frr_header(router, frr_dir),
-        "ip prefix-list LAB-HOSTS4 seq 5 permit 203.0.113.0/24 le 32",
-        "ipv6 prefix-list LAB-HOSTS6 seq 5 permit 2001:db8:100::/48 le 128",
-        "route-map LAB-FROM-HOSTS permit 10",
-        " match ip address prefix-list LAB-HOSTS4",
-        "route-map LAB-FROM-HOSTS permit 20",
-        " match ipv6 address prefix-list LAB-HOSTS6",
-        "route-map LAB-TO-HOSTS deny 10",
-        "route-map LAB-TO-GUESTS permit 10",
-        "!",
+    The hosts' sessions are passive (the hosts dial) and accept only our address space.
+    ``networks`` (IPv4, then IPv6): prefixes the router originates itself (no hosts to
+    announce them: ``hosts=False`` leaves out their sessions and route-maps)."""
+    out = [*_frr_header(router, frr_dir)]
+    if hosts:
+        out += [
+            "ip prefix-list LAB-HOSTS4 seq 5 permit 203.0.113.0/24 le 32",
+            "ipv6 prefix-list LAB-HOSTS6 seq 5 permit 2001:db8:100::/48 le 128",
+            "route-map LAB-FROM-HOSTS permit 10",
+            " match ip address prefix-list LAB-HOSTS4",
+            "route-map LAB-FROM-HOSTS permit 20",
+            " match ipv6 address prefix-list LAB-HOSTS6",
+            "route-map LAB-TO-HOSTS deny 10",
+            "route-map LAB-TO-GUESTS permit 10",
+            "!",
+        ]
+    out += [
         f"router bgp {OUR_AS}",
-        f" bgp router-id {router_id(router)}",
+        f" bgp router-id {rid or router_id(router)}",
         " no bgp default ipv4-unicast",
         " timers bgp 1 3",
     ]
-    links = uplinks_of(router)
+    links = uplinks_of(router) if uplinks is None else uplinks
     for u in links:
         for addr in (u.core4, u.core6):
-            out += [
-                f" neighbor {addr} remote-as {PROVIDER_AS}",
-                f" neighbor {addr} description {u.core}",
-                f" neighbor {addr} timers connect 1",
-                f" neighbor {addr} advertisement-interval 0",
-            ]
-    out += [
-        " neighbor HOSTS peer-group",
-        f" neighbor HOSTS remote-as {HOSTS_AS}",
-        " neighbor HOSTS passive",
-        " neighbor HOSTS advertisement-interval 0",
-    ]
-    for h in HOSTS:
+            out += _ebgp_neighbor(addr, PROVIDER_AS, u.core)
+    if hosts:
         out += [
-            f" neighbor {host_lan4(h)} peer-group HOSTS",
-            f" neighbor {host_lan4(h)} description {h}",
+            " neighbor HOSTS peer-group",
+            f" neighbor HOSTS remote-as {HOSTS_AS}",
+            " neighbor HOSTS passive",
+            " neighbor HOSTS advertisement-interval 0",
         ]
-    # anyone else on the LAN (the guest namespace: your own speaker), any AS but ours; what
-    # they announce stays inside (the agent announces only the hosts' prefixes upstream)
-    out += [
-        " neighbor GUESTS peer-group",
-        " neighbor GUESTS remote-as external",
-        " neighbor GUESTS advertisement-interval 0",
-        f" bgp listen range {LAN4} peer-group GUESTS",
-    ]
+        for h in HOSTS:
+            out += [
+                f" neighbor {host_lan4(h)} peer-group HOSTS",
+                f" neighbor {host_lan4(h)} description {h}",
+            ]
+        # anyone else on the LAN (the guest namespace: your own speaker), any AS but ours; what
+        # they announce stays inside (the agent announces only the hosts' prefixes upstream)
+        out += [
+            " neighbor GUESTS peer-group",
+            " neighbor GUESTS remote-as external",
+            " neighbor GUESTS advertisement-interval 0",
+            f" bgp listen range {LAN4} peer-group GUESTS",
+        ]
     for af, nbrs in (
         ("ipv4", [u.core4 for u in links]),
         ("ipv6", [u.core6 for u in links]),
     ):
-        out += [f" address-family {af} unicast", "  maximum-paths 8"]
+        out += [f" address-family {af} unicast"]
+        out += [f"  network {n}" for n in networks if (":" in n) == (af == "ipv6")]
+        out += [f"  maximum-paths {maximum_paths}"]
         out += [f"  neighbor {n} activate" for n in nbrs]
-        out += [
-            "  neighbor HOSTS activate",
-            "  neighbor HOSTS route-map LAB-FROM-HOSTS in",
-            "  neighbor HOSTS route-map LAB-TO-HOSTS out",
-            "  neighbor GUESTS activate",
-            "  neighbor GUESTS route-map LAB-FROM-HOSTS in",
-            "  neighbor GUESTS route-map LAB-TO-GUESTS out",
-            " exit-address-family",
-        ]
+        if hosts:
+            out += [
+                "  neighbor HOSTS activate",
+                "  neighbor HOSTS route-map LAB-FROM-HOSTS in",
+                "  neighbor HOSTS route-map LAB-TO-HOSTS out",
+                "  neighbor GUESTS activate",
+                "  neighbor GUESTS route-map LAB-FROM-HOSTS in",
+                "  neighbor GUESTS route-map LAB-TO-GUESTS out",
+            ]
+        out += [" exit-address-family"]
     return "\n".join([*out, "!", ""])
 
 
-def agent_toml(router: str, node_dir: Path, timers: Timers) -> str:
+def agent_toml(
+    router: str,
+    node_dir: Path,
+    timers: Timers,
+    *,
+    uplinks: Sequence[Uplink] | None = None,
+    prefixes: Sequence[str] = HOST_PREFIXES,
+    policy: Mapping[str, object] | None = None,
+    vtysh_timeout: float = 3.0,
+    quiet_pps: float = 50.0,
+    metrics_listen: str | None = None,
+    written_by: str = "`routeragent lab up`",
+) -> str:
     """routeragent's config for ``router``: the gateway addresses on lan0, the two cores as
-    upstreams (core1 preferred for egress), the hosts' prefixes as what we announce."""
-    if router not in ROUTERS:
-        raise ValueError(f"{router!r} is not one of {', '.join(ROUTERS)}")
+    upstreams (core1 preferred for egress), the hosts' prefixes as what we announce.
+    ``policy``: the ``[policy]`` table (default: the router's role, equal ingress)."""
+    if uplinks is None:
+        if router not in ROUTERS:
+            raise ValueError(f"{router!r} is not one of {', '.join(ROUTERS)}")
+        uplinks = uplinks_of(router)
+    if policy is None:
+        policy = {
+            "egress_role": ROLES[router],
+            "ingress_mode": "equal",
+            "takeback_delay": timers.takeback_delay,
+        }
     ups = []
-    for u in uplinks_of(router):
+    for u in uplinks:
         for addr, fam in ((u.core4, "v4"), (u.core6, "v6")):
             lp = 200 if u.core == "core1" else 100
             ups.append(
                 f'[[upstream]]\nname = "{u.core}-{fam}"\nneighbor = "{addr}"\n'
                 f"local_preference = {lp}\n"
             )
-    prefixes = ", ".join(json.dumps(p) for p in HOST_PREFIXES)
-    quiet = ", ".join(json.dumps(u.router_if) for u in uplinks_of(router))
-    return f"""# routeragent config for {router} (written by `routeragent lab up`)
+    announced = ", ".join(json.dumps(p) for p in prefixes)
+    quiet = ", ".join(json.dumps(u.router_if) for u in uplinks)
+    policy_lines = "\n".join(f"{k} = {json.dumps(v)}" for k, v in policy.items())
+    metrics = "" if metrics_listen is None else f'\nmetrics_listen = "{metrics_listen}"'
+    return f"""# routeragent config for {router} (written by {written_by})
 [agent]
 router = "{router}"
 state_dir = "{node_dir}/agent-state"
-interval = {timers.agent_interval}
+interval = {timers.agent_interval}{metrics}
 
 [frr]
 asn = {OUR_AS}
 vtysh = "vtysh"
 vty_socket = "{node_dir}/frr"
-timeout = 3.0
+timeout = {vtysh_timeout}
 
 [keepalived]
 config_file = "{node_dir}/keepalived.conf"
@@ -219,17 +275,15 @@ version = 3
 
 {chr(10).join(ups)}
 [announce]
-prefixes = [{prefixes}]
+prefixes = [{announced}]
 
 [policy]
-egress_role = "{ROLES[router]}"
-ingress_mode = "equal"
-takeback_delay = {timers.takeback_delay}
+{policy_lines}
 
 [drain]
 withdraw = true
 quiet_interfaces = [{quiet}]
-quiet_pps = 50.0
+quiet_pps = {quiet_pps}
 quiet_seconds = 1.0
 
 [[check]]

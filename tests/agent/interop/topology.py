@@ -32,6 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from routeragent.lab import configs
+from routeragent.lab.topology import PROVIDER_PREFIXES, Uplink
+
 RUN = os.getpid()
 ROOT = Path(os.environ.get("RA_LAB_DIR", f"/tmp/ra-lab-{RUN}"))
 NS_PREFIX = f"ra{RUN}-"
@@ -43,8 +46,7 @@ PROVIDER_AS = 64500
 OUR_AS = 65010
 OUR_V4 = "203.0.113.0/24"
 OUR_V6 = "2001:db8:100::/48"
-PROVIDER_V4 = "198.51.100.0/24"
-PROVIDER_V6 = "2001:db8:200::/48"
+PROVIDER_V4, PROVIDER_V6 = PROVIDER_PREFIXES  # what core_bgpd announces
 VIP4 = "10.50.0.1"
 VIP6 = "2001:db8:50::1"
 VRID = 51
@@ -200,176 +202,51 @@ def cleanup_stale() -> None:
         _cleanup_run(Path(f"/tmp/ra-lab-{pid}"), f"ra{pid}-")
 
 
-# --------------------------------------------------------------------------- FRR configs
-
-#: FRR 8.4's zebra loses track of a kernel nexthop group when one of its links goes down
-#: (the kernel drops the member, zebra keeps believing in it and reuses the group when the link
-#: is back: the ECMP route then misses that path). Plain routes without kernel nexthop objects.
-ZEBRA_EXTRA = ["no zebra nexthop kernel enable"]
+# --------------------------------------------------------------------------- configs
+# routeragent lab's builders (routeragent/lab/configs.py), with this topology's settings: the
+# routers originate our prefixes themselves (no hosts), the agent runs faster and reports
+# metrics. The lab calls the cores core1/core2: the agent's upstream names say so here too.
 
 
-def _common_frr(node: str, d: Path) -> list[str]:
-    return [
-        "frr defaults traditional",
-        f"hostname {node}",
-        f"log file {d}/frr.log informational",
-        "!",
-    ]
+def _uplinks(node: str) -> list[Uplink]:
+    return [Uplink(f"core{idx(lk.p)}", lk.r) for lk in LINKS if node in (lk.p, lk.r)]
 
 
 def provider_bgpd(p: str, d: Path) -> str:
-    links = [lk for lk in LINKS if lk.p == p]
-    out = [*_common_frr(p, d)]
-    out += [
-        "bgp community-list standard RA-LAB-GSHUT permit graceful-shutdown",
-        # RFC 8326: a receiver lowers LOCAL_PREF of paths carrying GRACEFUL_SHUTDOWN to 0
-        "route-map FROM-CUSTOMER permit 10",
-        " match community RA-LAB-GSHUT",
-        " set local-preference 0",
-        "route-map FROM-CUSTOMER permit 20",
-        "route-map TO-CUSTOMER permit 10",
-        "!",
-        f"router bgp {PROVIDER_AS}",
-        f" bgp router-id 10.255.0.{idx(p)}",
-        " no bgp default ipv4-unicast",
-        " timers bgp 1 3",
-    ]
-    for lk in links:
-        for addr in (lk.r4, lk.r6):
-            out += [
-                f" neighbor {addr} remote-as {OUR_AS}",
-                f" neighbor {addr} timers connect 1",
-                f" neighbor {addr} advertisement-interval 0",
-            ]
-    for af, net, nbrs in (
-        ("ipv4", PROVIDER_V4, [lk.r4 for lk in links]),
-        ("ipv6", PROVIDER_V6, [lk.r6 for lk in links]),
-    ):
-        out += [f" address-family {af} unicast", f"  network {net}", "  maximum-paths 8"]
-        for n in nbrs:
-            out += [
-                f"  neighbor {n} activate",
-                f"  neighbor {n} default-originate",
-                f"  neighbor {n} route-map FROM-CUSTOMER in",
-                f"  neighbor {n} route-map TO-CUSTOMER out",
-            ]
-        out += [" exit-address-family"]
-    return "\n".join([*out, "!", ""])
+    return configs.core_bgpd(
+        p, d, rid=f"10.255.0.{idx(p)}", uplinks=_uplinks(p), loopback=False, import_check=True
+    )
 
 
 def router_bgpd(r: str, d: Path) -> str:
     """Our router's base config, as an operator would write it. ``bgp ebgp-requires-policy``
     stays on (FRR's default): nothing is exchanged with the cores until routeragent has attached
     its route-maps, so a freshly booted router attracts no traffic before the agent decided."""
-    links = [lk for lk in LINKS if lk.r == r]
-    out = [*_common_frr(r, d)]
-    out += [
-        f"router bgp {OUR_AS}",
-        f" bgp router-id 10.255.1.{idx(r)}",
-        " no bgp default ipv4-unicast",
-        " timers bgp 1 3",
-    ]
-    for lk in links:
-        for addr in (lk.p4, lk.p6):
-            out += [
-                f" neighbor {addr} remote-as {PROVIDER_AS}",
-                f" neighbor {addr} description core{lk.p[1:]}",
-                f" neighbor {addr} timers connect 1",
-                f" neighbor {addr} advertisement-interval 0",
-            ]
-    for af, net, nbrs in (
-        ("ipv4", OUR_V4, [lk.p4 for lk in links]),
-        ("ipv6", OUR_V6, [lk.p6 for lk in links]),
-    ):
-        out += [f" address-family {af} unicast", f"  network {net}", "  maximum-paths 2"]
-        out += [f"  neighbor {n} activate" for n in nbrs]
-        out += [" exit-address-family"]
-    return "\n".join([*out, "!", ""])
-
-
-# --------------------------------------------------------------------------- agent config
+    return configs.router_bgpd(
+        r,
+        d,
+        rid=f"10.255.1.{idx(r)}",
+        uplinks=_uplinks(r),
+        networks=(OUR_V4, OUR_V6),
+        maximum_paths=2,
+        hosts=False,
+    )
 
 
 def agent_toml(r: str, **policy: Any) -> str:
-    d = ROOT / r
-    links = [lk for lk in LINKS if lk.r == r]
-    ups = []
-    for lk in links:
-        for addr in (lk.p4, lk.p6):
-            fam = "v6" if ":" in addr else "v4"
-            # egress: every router prefers core1 (local-preference), core2 is the backup
-            lp = 200 if lk.p == "p1" else 100
-            ups.append(
-                f'[[upstream]]\nname = "core{lk.p[1:]}-{fam}"\nneighbor = "{addr}"\n'
-                f"local_preference = {lp}\n"
-            )
-    pol = {"egress_role": ROLES[r], "ingress_mode": "equal", "takeback_delay": 1.0}
-    pol.update(policy)
-    pol_lines = "\n".join(f"{k} = {json.dumps(v)}" for k, v in pol.items())
-    return f"""# routeragent config for {r} (written by tests/agent/interop/topology.py)
-[agent]
-router = "{r}"
-state_dir = "{d}/agent-state"
-interval = 0.25
-metrics_listen = "127.0.0.1:9108"
-
-[frr]
-asn = {OUR_AS}
-vtysh = "vtysh"
-vty_socket = "{d}/frr"
-timeout = 2.0
-
-[keepalived]
-config_file = "{d}/keepalived.conf"
-pid_file = "{d}/keepalived.pid"
-notify_fifo = "{d}/agent-state/keepalived.fifo"
-
-[[vrrp]]
-name = "lan"
-interface = "lan0"
-vrid = {VRID}
-addresses = ["{VIP4}/24", "{VIP6}/64"]
-advert_interval = 0.1
-version = 3
-
-{chr(10).join(ups)}
-[announce]
-prefixes = ["{OUR_V4}", "{OUR_V6}"]
-
-[policy]
-{pol_lines}
-
-[drain]
-withdraw = true
-quiet_interfaces = ["up1", "up2"]
-quiet_pps = 30.0
-quiet_seconds = 1.0
-
-[[check]]
-name = "upstream-bgp"
-type = "bgp"
-min_established = 1
-min_prefixes = 1
-rise = 3
-fall = 1
-affects = "gateway"
-
-[[check]]
-name = "default-route"
-type = "route"
-prefix = "0.0.0.0/0"
-rise = 3
-fall = 1
-affects = "gateway"
-
-[[check]]
-name = "lan-up"
-type = "interface"
-interface = "lan0"
-rise = 2
-fall = 1
-affects = "both"
-"""
+    pol = {"egress_role": ROLES[r], "ingress_mode": "equal", "takeback_delay": 1.0, **policy}
+    return configs.agent_toml(
+        r,
+        ROOT / r,
+        configs.Timers(agent_interval=0.25),
+        uplinks=_uplinks(r),
+        prefixes=(OUR_V4, OUR_V6),
+        policy=pol,
+        vtysh_timeout=2.0,
+        quiet_pps=30.0,
+        metrics_listen="127.0.0.1:9108",
+        written_by="tests/agent/interop/topology.py",
+    )
 
 
 # --------------------------------------------------------------------------- the lab
@@ -453,7 +330,7 @@ class Lab:
         d.mkdir(parents=True)
         bgpd = provider_bgpd(node, d) if node in PROVIDERS else router_bgpd(node, d)
         (d / "bgpd.conf").write_text(bgpd)
-        (d / "zebra.conf").write_text("\n".join([*_common_frr(node, d), *ZEBRA_EXTRA, ""]))
+        (d / "zebra.conf").write_text(configs.zebra_conf(node, d))
         (d / "vtysh.conf").write_text("")
         shutil.chown(d, "frr", "frr")
         d.chmod(0o750)
