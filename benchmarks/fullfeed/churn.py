@@ -19,6 +19,7 @@ from lab.runs import Run
 
 from . import formats, frrview, procs
 from .agentproc import AgentProcess
+from .labcase import measure_in_lab
 from .table import Table
 
 FRR_AS, SPK_AS = 65001, 65002
@@ -33,7 +34,6 @@ def tx_bytes(ns: Namespace, ifname: str) -> int:
 def run_churn(
     run: Run, table: Table, fraction: float, seconds: int, work: Path, timeout: float
 ) -> dict[str, Any]:
-    lab = Lab(run, f"churn-{len(table)}")
     res: dict[str, Any] = {
         "case": "churn",
         "family": "ipv4",
@@ -41,13 +41,12 @@ def run_churn(
         "fraction_per_s": fraction,
         "seconds": seconds,
     }
-    try:
-        res.update(_run(lab, table, fraction, seconds, work, timeout))
-    except Exception as exc:
-        res["error"] = f"{type(exc).__name__}: {exc}"
-    finally:
-        lab.close()
-    return res
+    return measure_in_lab(
+        run,
+        f"churn-{len(table)}",
+        res,
+        lambda lab: _run(lab, table, fraction, seconds, work, timeout),
+    )
 
 
 def _run(

@@ -21,6 +21,7 @@ from lab.runs import Run
 
 from . import procs
 from .agentproc import AgentProcess
+from .labcase import measure_in_lab
 
 LISTEN_BASE, DIAL_BASE = "10.200.0.1", "10.201.0.1"
 
@@ -37,15 +38,10 @@ def _add_addresses(ns: Namespace, ifname: str, base: str, k: int, other: str) ->
 def run_peers(
     run: Run, count: int, hold: int, steady_s: float, work: Path, timeout: float
 ) -> dict[str, Any]:
-    lab = Lab(run, f"peers-{count}")
     res: dict[str, Any] = {"case": "peers", "family": "ipv4", "n": count, "hold_time": hold}
-    try:
-        res.update(_run(lab, count, hold, steady_s, work, timeout))
-    except Exception as exc:
-        res["error"] = f"{type(exc).__name__}: {exc}"
-    finally:
-        lab.close()
-    return res
+    return measure_in_lab(
+        run, f"peers-{count}", res, lambda lab: _run(lab, count, hold, steady_s, work, timeout)
+    )
 
 
 def _run(
