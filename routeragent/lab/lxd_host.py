@@ -16,6 +16,9 @@ choose a subnet itself (it pings random 10.x hosts), so every network gets expli
 and its startup download goes to a closed loopback port. ``ip netns exec`` would hide the
 cgroup mounts from LXD, so it runs under nsenter + unshare with sysfs and cgroups mounted again.
 
+``LxdStack`` (OVS, OVN and LXD in a namespace) is shared with the LXD interop tests
+(tests/lxd/interop/bed.py), which start it as their own children and add their own networks.
+
 Everything lives in the host's directory of the run directory; every process names it on its
 command line, so ``down`` finds them (and the containers, their descendants) from any process.
 """
@@ -23,13 +26,15 @@ command line, so ``down`` finds them (and the containers, their descendants) fro
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from routeragent.lab import system
 from routeragent.lab.lxd_image import BUSYBOX, build_busybox_image
@@ -110,16 +115,17 @@ def private_sysfs_script() -> str:
     return "\n".join(lines)
 
 
-class LxdHost:
-    """The LXD + OVN installation of one lab host; ``up`` builds it, ``stop`` (module level,
-    from any process) removes it."""
+class LxdStack:
+    """OVS, OVN and LXD of one LXD host, inside network namespace ``ns``, with all their state in
+    ``node_dir`` (nothing of the machine's own LXD, OVS or OVN is touched): the lab's LXD host
+    and the LXD interop tests' bed both run this. ``start`` needs the uplink port ``upl0`` in
+    ``ns`` and leaves LXD initialised, with the busybox image and no network."""
 
-    def __init__(self, host: str, ns: str, lan_ns: str, node_dir: Path, python: str) -> None:
-        self.host = host
+    def __init__(self, name: str, ns: str, node_dir: Path, system_id: str) -> None:
+        self.host = name
         self.ns = ns
-        self.lan_ns = lan_ns
         self.dir = node_dir
-        self.python = python
+        self.system_id = system_id
         self.ovs = node_dir / "ovs"
         self.ovn = node_dir / "ovn"
         self.lxd_dir = node_dir / "lxd"
@@ -128,6 +134,10 @@ class LxdHost:
 
     # ---- environment and commands
 
+    @property
+    def socket(self) -> Path:
+        return self.lxd_dir / "unix.socket"
+
     def env(self) -> dict[str, str]:
         return env_for(self.dir)
 
@@ -135,13 +145,19 @@ class LxdHost:
         env = [f"{k}={v}" for k, v in self.env().items()]
         return system.run(["env", *env, *argv], timeout=timeout, input=stdin).stdout
 
-    def lxc(self, *args: str, timeout: float = 60.0) -> str:
-        return self.run(["lxc", *args], timeout=timeout)
+    def lxc(self, *args: str, timeout: float = 60.0, stdin: str | None = None) -> str:
+        return self.run(["lxc", *args], timeout=timeout, stdin=stdin)
+
+    def query(self, path: str) -> Any:
+        """``lxc query PATH``: LXD's REST answer, decoded."""
+        return json.loads(self.lxc("query", path))
 
     def vsctl(self, *args: str) -> str:
         return self.run(["ovs-vsctl", f"--db=unix:{self.ovs}/db.sock", *args])
 
-    def _spawn(self, name: str, argv: Sequence[str], in_ns: bool = True) -> int:
+    def spawn(self, name: str, argv: Sequence[str], in_ns: bool = True) -> int:
+        """Start daemon ``name`` detached (it outlives the lab command), with this host's
+        environment, output to its log and its pid in ``name.pid``; returns the pid."""
         env = [f"{k}={v}" for k, v in self.env().items()]
         inner = ["ip", "netns", "exec", self.ns, *argv] if in_ns else list(argv)
         with open(self.logs / f"{name}.out", "ab") as out:
@@ -171,26 +187,129 @@ class LxdHost:
 
     # ---- bring-up
 
-    def up(self) -> None:
+    def start(self) -> float:
+        """OVS, OVN, LXD (initialised, the busybox image imported); returns when it finished
+        (``time.monotonic``), for the caller's next lap."""
         t = time.monotonic()
         for d in (self.ovs, self.ovn, self.lxd_dir, self.logs):
             d.mkdir(mode=0o755, parents=True, exist_ok=True)
         self.lxd_dir.chmod(0o711)
+        self._start_ovs()
+        self._start_ovn()
+        t = self._lap("OVS + OVN", t)
+        self.start_lxd()
+        t = self._lap("LXD start", t)
+        self.run(["lxd", "init", "--preseed"], stdin=self._preseed())
+        image = build_busybox_image(self.dir / "busybox.tar.gz")
+        self.lxc("image", "import", str(image), "--alias", "busybox")
+        return self._lap("LXD init + image", t)
+
+    def _preseed(self) -> str:
+        return (
+            "config:\n"
+            '  images.auto_update_interval: "0"\n'
+            f"  network.ovn.northbound_connection: unix:{self.ovn}/nb.sock\n"
+            "storage_pools:\n"
+            "- name: default\n"
+            "  driver: dir\n"
+            "profiles:\n"
+            "- name: default\n"
+            "  devices:\n"
+            "    root: {type: disk, path: /, pool: default}\n"
+        )
+
+    def _ovsdb(self, name: str, db: Path, schema: Path, sock: Path) -> None:
+        self.run(["ovsdb-tool", "create", str(db), str(schema)])
+        pid = self.spawn(
+            name,
+            [
+                "ovsdb-server", str(db), f"--remote=punix:{sock}",
+                f"--unixctl={self.dir}/{name}.ctl", f"--log-file={self.logs}/{name}.log",
+            ],
+        )  # fmt: skip
+        self._wait_file(sock, pid, name)
+
+    def _start_ovs(self) -> None:
+        self._ovsdb("ovsdb-server", self.ovs / "conf.db", SCHEMAS[0], self.ovs / "db.sock")
+        self.vsctl("--no-wait", "init")
+        self.vsctl(
+            "--no-wait", "set", "open_vswitch", ".",
+            f"external_ids:system-id={self.system_id}",
+            "other_config:userspace-tso-enable=true",
+        )  # fmt: skip
+        pid = self.spawn(
+            "ovs-vswitchd",
+            [
+                "ovs-vswitchd", f"unix:{self.ovs}/db.sock",
+                f"--unixctl={self.ovs}/ovs-vswitchd.ctl",
+                f"--log-file={self.logs}/ovs-vswitchd.log",
+            ],
+        )  # fmt: skip
+        self._wait_file(self.ovs / "ovs-vswitchd.ctl", pid, "ovs-vswitchd")
+
+    def _start_ovn(self) -> None:
+        self._ovsdb("ovn-nb", self.ovn / "nb.db", SCHEMAS[1], self.ovn / "nb.sock")
+        self._ovsdb("ovn-sb", self.ovn / "sb.db", SCHEMAS[2], self.ovn / "sb.sock")
+        self.spawn(
+            "ovn-northd",
+            [
+                "ovn-northd", f"--ovnnb-db=unix:{self.ovn}/nb.sock",
+                f"--ovnsb-db=unix:{self.ovn}/sb.sock",
+                f"--unixctl={self.ovn}/ovn-northd.ctl", f"--log-file={self.logs}/ovn-northd.log",
+            ],
+        )  # fmt: skip
+        self.vsctl(
+            "set", "open_vswitch", ".",
+            f"external_ids:ovn-remote=unix:{self.ovn}/sb.sock",
+            "external_ids:ovn-encap-type=geneve", "external_ids:ovn-encap-ip=127.0.0.1",
+            "external_ids:ovn-bridge-datapath-type=netdev",
+        )  # fmt: skip
+        pid = self.spawn(
+            "ovn-controller",
+            [
+                "ovn-controller", f"unix:{self.ovs}/db.sock",
+                f"--pidfile={self.ovn}/ovn-controller.pid",
+                f"--log-file={self.logs}/ovn-controller.log",
+            ],
+        )  # fmt: skip
+        # its control socket is OVN_RUNDIR/ovn-controller.<pid>.ctl; the pid file comes last
+        self._wait_file(self.ovn / "ovn-controller.pid", pid, "ovn-controller")
+        # the uplink bridge is ours, so that it gets the userspace datapath
+        self.vsctl(
+            "add-br", "br-uplink", "--", "set", "bridge", "br-uplink", "datapath_type=netdev"
+        )
+        self.vsctl("add-port", "br-uplink", "upl0")
+        system.ip("-n", self.ns, "link", "set", "br-uplink", "up")
+
+    def start_lxd(self) -> None:
+        """Start (or restart) the LXD daemon and wait until it answers."""
+        argv = [
+            "nsenter", f"--net=/run/netns/{self.ns}",
+            "unshare", "--mount", "--propagation", "slave",
+            "sh", "-c", private_sysfs_script(), "lxd-in-ns",
+            "lxd", f"--logfile={self.logs}/lxd.log",
+        ]  # fmt: skip
+        self.spawn("lxd", argv, in_ns=False)
+        self.run(["lxd", "waitready", "--timeout=60"], timeout=70)
+
+
+class LxdHost(LxdStack):
+    """The LXD + OVN installation of one lab host; ``up`` builds it, ``stop`` (module level,
+    from any process) removes it."""
+
+    def __init__(self, host: str, ns: str, lan_ns: str, node_dir: Path, python: str) -> None:
+        super().__init__(host, ns, node_dir, f"lab-{host}-{os.getpid()}")
+        self.lan_ns = lan_ns
+        self.python = python
+
+    def up(self) -> None:
         name = f"web-{self.host}-{os.getpid()}"
         (self.dir / INSTANCE_FILE).write_text(name + "\n")
         port = UPLINK_PORT.format(host=self.host)
         system.veth(self.ns, "upl0", self.lan_ns, port)
         system.ip("-n", self.lan_ns, "link", "set", port, "master", "br0", "up")
         system.ip("-n", self.ns, "link", "set", "upl0", "up")
-        self._start_ovs()
-        self._start_ovn()
-        t = self._lap("OVS + OVN", t)
-        self._start_lxd()
-        t = self._lap("LXD start", t)
-        self.run(["lxd", "init", "--preseed"], stdin=self._preseed())
-        image = build_busybox_image(self.dir / "busybox.tar.gz")
-        self.lxc("image", "import", str(image), "--alias", "busybox")
-        t = self._lap("LXD init + image", t)
+        t = self.start()
         sub4, sub6 = host_subnets(self.host)
         self.lxc(
             "network", "create", "UPLINK", "--type=physical", "parent=br-uplink",
@@ -214,101 +333,15 @@ class LxdHost:
             f"ipv4.routes.external={INSTANCE_ROUTE}",
         )  # fmt: skip
         self.lxc("start", name)
-        t = self._lap("OVN network + container", t)
+        self._lap("OVN network + container", t)
         conf = self.dir / "announcer.toml"
-        conf.write_text(announcer_toml(self.host, self.dir, self.lxd_dir / "unix.socket"))
+        conf.write_text(announcer_toml(self.host, self.dir, self.socket))
         system.spawn(
             self.ns,
             [self.python, "-m", "routeragent.cli", "announce-lxd", "-c", str(conf)],
             self.dir / "announcer.log",
             self.dir / "announcer.pid",
         )
-
-    def _preseed(self) -> str:
-        return (
-            "config:\n"
-            '  images.auto_update_interval: "0"\n'
-            f"  network.ovn.northbound_connection: unix:{self.ovn}/nb.sock\n"
-            "storage_pools:\n"
-            "- name: default\n"
-            "  driver: dir\n"
-            "profiles:\n"
-            "- name: default\n"
-            "  devices:\n"
-            "    root: {type: disk, path: /, pool: default}\n"
-        )
-
-    def _ovsdb(self, name: str, db: Path, schema: Path, sock: Path) -> None:
-        self.run(["ovsdb-tool", "create", str(db), str(schema)])
-        pid = self._spawn(
-            name,
-            [
-                "ovsdb-server", str(db), f"--remote=punix:{sock}",
-                f"--unixctl={self.dir}/{name}.ctl", f"--log-file={self.logs}/{name}.log",
-            ],
-        )  # fmt: skip
-        self._wait_file(sock, pid, name)
-
-    def _start_ovs(self) -> None:
-        self._ovsdb("ovsdb-server", self.ovs / "conf.db", SCHEMAS[0], self.ovs / "db.sock")
-        self.vsctl("--no-wait", "init")
-        self.vsctl(
-            "--no-wait", "set", "open_vswitch", ".",
-            f"external_ids:system-id=lab-{self.host}-{os.getpid()}",
-            "other_config:userspace-tso-enable=true",
-        )  # fmt: skip
-        pid = self._spawn(
-            "ovs-vswitchd",
-            [
-                "ovs-vswitchd", f"unix:{self.ovs}/db.sock",
-                f"--unixctl={self.ovs}/ovs-vswitchd.ctl",
-                f"--log-file={self.logs}/ovs-vswitchd.log",
-            ],
-        )  # fmt: skip
-        self._wait_file(self.ovs / "ovs-vswitchd.ctl", pid, "ovs-vswitchd")
-
-    def _start_ovn(self) -> None:
-        self._ovsdb("ovn-nb", self.ovn / "nb.db", SCHEMAS[1], self.ovn / "nb.sock")
-        self._ovsdb("ovn-sb", self.ovn / "sb.db", SCHEMAS[2], self.ovn / "sb.sock")
-        self._spawn(
-            "ovn-northd",
-            [
-                "ovn-northd", f"--ovnnb-db=unix:{self.ovn}/nb.sock",
-                f"--ovnsb-db=unix:{self.ovn}/sb.sock",
-                f"--unixctl={self.ovn}/ovn-northd.ctl", f"--log-file={self.logs}/ovn-northd.log",
-            ],
-        )  # fmt: skip
-        self.vsctl(
-            "set", "open_vswitch", ".",
-            f"external_ids:ovn-remote=unix:{self.ovn}/sb.sock",
-            "external_ids:ovn-encap-type=geneve", "external_ids:ovn-encap-ip=127.0.0.1",
-            "external_ids:ovn-bridge-datapath-type=netdev",
-        )  # fmt: skip
-        pid = self._spawn(
-            "ovn-controller",
-            [
-                "ovn-controller", f"unix:{self.ovs}/db.sock",
-                f"--pidfile={self.ovn}/ovn-controller.pid",
-                f"--log-file={self.logs}/ovn-controller.log",
-            ],
-        )  # fmt: skip
-        self._wait_file(self.ovn / "ovn-controller.pid", pid, "ovn-controller")
-        # the uplink bridge is ours, so that it gets the userspace datapath
-        self.vsctl(
-            "add-br", "br-uplink", "--", "set", "bridge", "br-uplink", "datapath_type=netdev"
-        )
-        self.vsctl("add-port", "br-uplink", "upl0")
-        system.ip("-n", self.ns, "link", "set", "br-uplink", "up")
-
-    def _start_lxd(self) -> None:
-        argv = [
-            "nsenter", f"--net=/run/netns/{self.ns}",
-            "unshare", "--mount", "--propagation", "slave",
-            "sh", "-c", private_sysfs_script(), "lxd-in-ns",
-            "lxd", f"--logfile={self.logs}/lxd.log",
-        ]  # fmt: skip
-        self._spawn("lxd", argv, in_ns=False)
-        self.run(["lxd", "waitready", "--timeout=60"], timeout=70)
 
 
 def env_for(node_dir: Path) -> dict[str, str]:
@@ -334,16 +367,49 @@ def env_for(node_dir: Path) -> dict[str, str]:
 def announcer_toml(host: str, node_dir: Path, socket: Path) -> str:
     """``routeragent announce-lxd`` as the host's operator would configure it: sessions from
     the host's LAN address to the three routers, in the hosts' AS."""
-    neighbors = "".join(
-        f'\n[[neighbor]]\naddress = "{router_lan4(r)}"\nremote_as = {OUR_AS}\n'
-        f'local_address = "{host_lan4(host)}"\nhold_time = 9\ndescription = "{r}"\n'
-        for r in ROUTERS
+    return announcer_config(
+        name=f"lab-{host}",
+        state_dir=node_dir / "announcer-state",
+        socket=socket,
+        asn=HOSTS_AS,
+        router_id=router_id(host),
+        neighbors=[
+            {
+                "address": router_lan4(r),
+                "remote_as": OUR_AS,
+                "local_address": host_lan4(host),
+                "hold_time": 9,
+                "description": r,
+            }
+            for r in ROUTERS
+        ],
+        header=f"# routeragent announce-lxd for {host} (written by `routeragent lab up --lxd`)\n",
     )
-    return f"""# routeragent announce-lxd for {host} (written by `routeragent lab up --lxd`)
-[announcer]
-name = "lab-{host}"
-state_dir = "{node_dir / "announcer-state"}"
-debounce = 0.05
+
+
+def announcer_config(
+    *,
+    name: str,
+    state_dir: Path,
+    socket: Path,
+    asn: int,
+    router_id: str,
+    neighbors: Sequence[Mapping[str, str | int]],
+    metrics_listen: str | None = None,
+    header: str = "",
+    tail: str = "",
+) -> str:
+    """An announce-lxd config with the lab's quick timers (also the LXD interop tests'):
+    ``neighbors`` are the ``[[neighbor]]`` tables, ``tail`` more TOML at the end."""
+    metrics = "" if metrics_listen is None else f'metrics_listen = "{metrics_listen}"\n'
+    tables = "".join(
+        "\n[[neighbor]]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in n.items())
+        for n in neighbors
+    )
+    return f"""{header}[announcer]
+name = "{name}"
+state_dir = "{state_dir}"
+{metrics}debounce = 0.05
 resync_interval = 30
 reconnect_min = 0.1
 reconnect_max = 1.0
@@ -353,10 +419,10 @@ socket = "{socket}"
 uplinks = ["UPLINK"]
 
 [bgp]
-asn = {HOSTS_AS}
-router_id = "{router_id(host)}"
+asn = {asn}
+router_id = "{router_id}"
 restart_time = 60
-{neighbors}"""
+{tables}{tail}"""
 
 
 # --------------------------------------------------------------------------- removal
@@ -411,9 +477,10 @@ def run_processes(run_dir: Path) -> list[int]:
     return sorted(p for p in found - protected if system.alive(p))
 
 
-def sweep(run_dir: Path, instances: list[str]) -> list[int]:
-    """Last step of ``down``: SIGKILL whatever of the LXD hosts still runs, then remove the
-    cgroups LXD made for ``instances`` (rmdir refuses a cgroup still in use)."""
+def kill_run_processes(run_dir: Path) -> list[int]:
+    """SIGKILL every process of :func:`run_processes` (all collected first, then killed, as a
+    container's init is reparented once its monitor dies); waits up to 5 s until they are gone
+    and returns them."""
     pids = run_processes(run_dir)
     for p in pids:
         system.signal_pid(p, signal.SIGKILL)
@@ -421,12 +488,25 @@ def sweep(run_dir: Path, instances: list[str]) -> list[int]:
     while any(system.alive(p) for p in pids) and time.monotonic() < deadline:
         system.reap()
         time.sleep(0.05)
+    return pids
+
+
+def remove_cgroup(cgroup: Path) -> None:
+    """Remove an instance's cgroup and its children, deepest first; one still in use stays
+    (rmdir refuses it)."""
+    subs = sorted((p for p in cgroup.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts))
+    for sub in [*subs, cgroup]:
+        with contextlib.suppress(OSError):
+            sub.rmdir()
+
+
+def sweep(run_dir: Path, instances: list[str]) -> list[int]:
+    """Last step of ``down``: SIGKILL whatever of the LXD hosts still runs, then remove the
+    cgroups LXD made for ``instances``."""
+    pids = kill_run_processes(run_dir)
     for name in instances:
         for d in Path("/sys/fs/cgroup").glob(f"*/lxc.*.{name}"):
-            subs = sorted((p for p in d.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts))
-            for sub in [*subs, d]:
-                with contextlib.suppress(OSError):
-                    sub.rmdir()
+            remove_cgroup(d)
     return pids
 
 

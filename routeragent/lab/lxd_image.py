@@ -1,9 +1,9 @@
 """A tiny LXD container image from the machine's busybox-static, built without any download.
 
-The lab's LXD host (``routeragent lab up --lxd``) needs one container that boots in a fraction
-of a second and takes its IPv4 address from OVN's DHCP (LXD hands the NIC's ``ipv4.address``
-to OVN as a static lease). The image is LXD's "unified" tarball: ``metadata.yaml`` next to
-``rootfs/``, about 1 MB.
+The lab's LXD host (``routeragent lab up --lxd``) and the LXD interop tests need containers
+that boot in a fraction of a second, take their IPv4 address from OVN's DHCP (LXD hands the
+NIC's ``ipv4.address`` to OVN as a static lease) and answer a ping and a TCP connection. The
+image is LXD's "unified" tarball: ``metadata.yaml`` next to ``rootfs/``, about 1 MB.
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ INITTAB = """\
 ::shutdown:/bin/true
 """
 
-# eth0 up and DHCPv4 in the background; an HTTP-ish answer (its name) on port 8080
+# eth0 up, DHCPv4 in the background (OVN answers with the NIC's ipv4.address), and a static
+# IPv6 address from /etc/ipv6 if one was pushed there (busybox has no DHCPv6 client; the default
+# route comes from OVN's router advertisements); an HTTP-ish answer (its name) on port 8080
 RCS = """\
 #!/bin/sh
 mount -t tmpfs tmpfs /tmp 2>/dev/null
@@ -31,6 +33,7 @@ ip link set lo up
 if [ -d /sys/class/net/eth0 ]; then
   ip link set eth0 up
   udhcpc -i eth0 -b -t 5 -T 1 -A 2 -s /usr/share/udhcpc/default.script >/dev/null 2>&1
+  [ -f /etc/ipv6 ] && ip -6 addr add "$(cat /etc/ipv6)" dev eth0
 fi
 nc -ll -p 8080 -e /bin/hostname >/dev/null 2>&1 &
 exit 0

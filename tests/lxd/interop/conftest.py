@@ -16,7 +16,6 @@ from lab.runs import Run
 from lab.testlab import Lab
 
 from .bed import LxdBed, missing_prerequisites
-from .image import busybox_available
 from .sweep import sweep_stale_beds
 from .world import World
 
@@ -38,8 +37,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def require_lxd() -> None:
     lack = missing("frr") + missing_prerequisites()
-    if not busybox_available():
-        lack.append("busybox (Debian package busybox-static)")
     if not lack:
         return
     reason = "LXD interop tests need " + ", ".join(dict.fromkeys(lack))

@@ -14,9 +14,11 @@ from pathlib import Path
 import pytest
 from lab.netns import namespace_names
 
+from routeragent.lab.lxd_host import run_processes
+
 from .bed import NS_PREFIX, LxdBed, bed_base
 from .conftest import require_lxd
-from .sweep import run_processes, sweep_stale_beds
+from .sweep import sweep_stale_beds
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -29,7 +29,7 @@ from lab.testlab import Lab
 from .bed import LxdBed
 from .conftest import TIMINGS, require_lxd
 from .sweep import sweep_stale_beds
-from .world import ANNOUNCER_TOML, FRR_AS, OUR_AS
+from .world import FRR_AS, OUR_AS, announcer_toml
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -82,16 +82,7 @@ def setup_host(bed: LxdBed, lab: Lab, link: Link, frr_addr: str, subnet: int) ->
     )  # fmt: skip
     bed.lxc("start", name)
     cfg = bed.dir / "announcer.toml"
-    cfg.write_text(
-        ANNOUNCER_TOML.format(
-            state=bed.dir / "announcer-state",
-            socket=bed.socket,
-            asn=OUR_AS,
-            router_id=link.b.ipv4,
-            frr=frr_addr,
-            frr_as=FRR_AS,
-        )
-    )
+    cfg.write_text(announcer_toml(bed, link.b.ipv4, frr_addr))
     assert bed.lxd_ns is not None
     argv = [sys.executable, "-m", "routeragent.cli", "announce-lxd", "-c", str(cfg)]
     lab.popen(bed.lxd_ns, argv, log=f"announcer-{bed.label}.log")

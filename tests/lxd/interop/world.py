@@ -26,36 +26,16 @@ from lab.frr import FrrInstance, FrrNeighbor, bgpd_config, family_of
 from lab.netns import Link
 from lab.testlab import Lab
 
+from routeragent.lab import lxd_host
+
 from .bed import LxdBed
 
 OUR_AS = 65010
 NATIVE_AS = 65011
 FRR_AS = 65000
 
-ANNOUNCER_TOML = """\
-[announcer]
-name = "lxd-test"
-state_dir = "{state}"
-metrics_listen = "127.0.0.1:9109"
-debounce = 0.05
-resync_interval = 30
-reconnect_min = 0.1
-reconnect_max = 1.0
-
-[lxd]
-socket = "{socket}"
-uplinks = ["UPLINK"]
-
-[bgp]
-asn = {asn}
-router_id = "{router_id}"
-restart_time = 60
-
-[[neighbor]]
-address = "{frr}"
-remote_as = {frr_as}
-hold_time = 9
-
+#: what the announcer under test sends: a community per kind, a MED for instance routes
+KINDS = """
 [kinds.subnet]
 communities = ["65010:100"]
 [kinds.nat]
@@ -66,6 +46,20 @@ communities = ["65010:120"]
 communities = ["65010:140"]
 med = 10
 """
+
+
+def announcer_toml(bed: LxdBed, router_id: str, frr: str) -> str:
+    """The announcer under test, for ``bed``'s LXD, peering from ``router_id`` with FRR."""
+    return lxd_host.announcer_config(
+        name="lxd-test",
+        state_dir=bed.dir / "announcer-state",
+        socket=bed.socket,
+        asn=OUR_AS,
+        router_id=router_id,
+        neighbors=[{"address": frr, "remote_as": FRR_AS, "hold_time": 9}],
+        metrics_listen="127.0.0.1:9109",
+        tail=KINDS,
+    )
 
 
 @dataclass
@@ -134,16 +128,7 @@ class World:
     # --- the announcer -----------------------------------------------------------------------
     def config_file(self) -> Path:
         path = self.bed.dir / "announcer.toml"
-        path.write_text(
-            ANNOUNCER_TOML.format(
-                state=self.bed.dir / "announcer-state",
-                socket=self.bed.socket,
-                asn=OUR_AS,
-                router_id=self.our_addr,
-                frr=self.frr_addr,
-                frr_as=FRR_AS,
-            )
-        )
+        path.write_text(announcer_toml(self.bed, self.our_addr, self.frr_addr))
         return path
 
     def start_announcer(self) -> subprocess.Popen[Any]:
