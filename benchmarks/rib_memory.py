@@ -2,12 +2,16 @@
 
     .venv/bin/python benchmarks/rib_memory.py                 # N = 100,000 and 1,000,000
     .venv/bin/python benchmarks/rib_memory.py --n 200000 --attr-sets 10000 --json out.json
+    .venv/bin/python benchmarks/rib_memory.py --modes mrt --mrt table.mrt   # a table dump
 
 Each measurement runs in a fresh subprocess so RSS figures do not mix:
 
 * ``out``: a Speaker with one neighbor; N IPv4 /24 routes (``--attr-sets`` distinct
   attribute sets) announced from a generator. Bytes per prefix = RSS growth / N, and
   the whole process RSS / N (the issue's "sender RSS per announced prefix").
+* ``mrt``: ``--mrt FILE``, a table dump loaded as ``bgpspeak mrt replay`` loads it (the
+  streaming loader into a Speaker's store, collector paused, then ``gc.freeze()``): CPU
+  seconds, RSS growth and whole-process RSS (peak too) per prefix, templates made. N is ignored.
 * ``in``: N prefixes packed into UPDATEs, fed through a Peer's receive path (session state
   machine, decode, Adj-RIB-In) in-process, 64 KiB at a time as a socket would deliver them:
   prefixes/s and RSS growth / N.
@@ -62,6 +66,45 @@ def measure_out(n: int, attr_sets: int) -> dict[str, Any]:
         "process_rss_mb": round(after / 2**20, 1),
         "process_rss_bytes_per_prefix": round(after / n, 1),
         "stored": len(s.peer("192.0.2.2").store),
+    }
+
+
+def peak_rss() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def measure_mrt(path: str) -> dict[str, Any]:
+    from bgpspeak import Neighbor, Speaker
+    from bgpspeak.daemon.mrt_replay import ReplayOptions, keyed_routes
+
+    s = Speaker(65001, "192.0.2.1", listen=())
+    s.add_neighbor(Neighbor("192.0.2.2", remote_as=65002))
+    gc.collect()
+    base = rss()
+    t0, c0 = time.perf_counter(), time.process_time()
+    gc.disable()  # as the command does
+    s.announce_keyed(keyed_routes(path, ReplayOptions()))
+    gc.enable()
+    gc.collect()
+    gc.freeze()
+    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
+    after = rss()
+    store = s.peer("192.0.2.2").store
+    n = len(store)
+    return {
+        "file": os.path.basename(path),
+        "n": n,
+        "templates": len(store.templates),
+        "load_s": round(dt, 2),
+        "load_cpu_s": round(cpu, 2),
+        "out_bytes_per_prefix": round((after - base) / n, 1),
+        "process_rss_mb": round(after / 2**20, 1),
+        "process_rss_bytes_per_prefix": round(after / n, 1),
+        "process_peak_rss_bytes_per_prefix": round(peak_rss() / n, 1),
     }
 
 
@@ -244,6 +287,7 @@ def measure_stall(n: int, attr_sets: int) -> dict[str, Any]:
 
 
 MODES = {"out": measure_out, "in": measure_in, "stall": measure_stall}
+ARG_MODES = {"mrt": measure_mrt}  # take --mrt, not a count
 
 
 def main() -> int:
@@ -252,16 +296,26 @@ def main() -> int:
     ap.add_argument("--attr-sets", type=int, default=1000)
     ap.add_argument("--modes", default="out,in,stall")
     ap.add_argument("--stall-n", type=int, default=1_000_000)
+    ap.add_argument("--mrt", help="the table dump of mode mrt")
     ap.add_argument("--json", help="write the results here too")
     ap.add_argument("--one", help=argparse.SUPPRESS)  # mode:n, in this process
     args = ap.parse_args()
     if args.one:
-        mode, n = args.one.split(":")
-        print(json.dumps(MODES[mode](int(n), args.attr_sets)))
+        mode, n = args.one.split(":", 1)
+        if mode in ARG_MODES:
+            print(json.dumps(ARG_MODES[mode](n)))
+        else:
+            print(json.dumps(MODES[mode](int(n), args.attr_sets)))
         return 0
     results = []
     for mode in args.modes.split(","):
-        counts = [args.stall_n] if mode == "stall" else [int(x) for x in args.n.split(",")]
+        counts: list[int | str] = [int(x) for x in args.n.split(",")]
+        if mode == "stall":
+            counts = [args.stall_n]
+        elif mode in ARG_MODES:
+            if not args.mrt:
+                ap.error(f"mode {mode} needs --mrt FILE")
+            counts = [os.path.abspath(args.mrt)]
         for n in counts:
             cmd = [sys.executable, __file__, "--one", f"{mode}:{n}", "--attr-sets",
                    str(args.attr_sets)]  # fmt: skip

@@ -321,10 +321,8 @@ class AdjRibOut:
 
     def _snapshot(self, families: Iterable[Family]) -> Iterator[tuple[Family, int]]:
         store = self._store()
-        # the key lists are copied now (a C-speed copy) so changes during the pass are safe
-        parts = [
-            zip(itertools.repeat(f), list(store.tables.get(f, {})), strict=False) for f in families
-        ]
+        # the keys are copied now (a C-speed copy) so changes during the pass are safe
+        parts = [zip(itertools.repeat(f), store.snapshot(f), strict=False) for f in families]
         return itertools.chain.from_iterable(parts)
 
     def _next_pass(self) -> _Pass | None:

@@ -540,3 +540,31 @@ class Speaker:
                     f"{neighbor}: not Established after {timeout} s ({peer.state.value})"
                 )
             await asyncio.sleep(0.05)
+
+    def announce_keyed(self, routes: Iterable[tuple[Family, int, Route]]) -> None:
+        """Announce routes given as ``(family, prefix key, template)`` to every neighbor: the
+        key (:func:`~bgpspeak.route_store.prefix_key`) stands for the prefix, the template's
+        own prefix is not looked at. For loading large tables (``bgpspeak mrt replay``): many
+        keys share one template object, interned once, and no Route or Prefix is made per
+        prefix. Applied in slices like :meth:`announce`."""
+
+        def op() -> Iterator[None]:
+            stores = self._stores(None)
+            intern = self._templates.intern
+            # id(template) -> its id; the templates are kept so no id() is reused meanwhile
+            tids: dict[int, int] = {}
+            seen: list[Route] = []
+            it = iter(routes)
+            while chunk := list(itertools.islice(it, self._CHUNK * 8)):
+                keyed = []
+                for family, key, r in chunk:
+                    tid = tids.get(id(r))
+                    if tid is None:
+                        tid = tids[id(r)] = intern(r)
+                        seen.append(r)
+                    keyed.append((family, key, tid))
+                for store in stores:
+                    self._notify(store, store.put_many(keyed))
+                yield
+
+        self._submit(op())
