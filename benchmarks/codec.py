@@ -46,6 +46,7 @@ EXABGP_WORKER = HERE / "codec_exabgp.py"
 #: what the pass made); the rows with the collector on are the ones that count.
 RUNS: list[tuple[str, str, str, str, list[str]]] = [
     ("bgpspeak", "decode", "on", "decode-cache", []),
+    ("bgpspeak", "decode+attributes", "on", "decode-attributes", []),
     ("bgpspeak", "decode+iterate", "on", "decode-iterate", []),
     ("bgpspeak", "decode", "off", "decode-nocache", []),
     ("bgpspeak", "encode", "n/a", "encode", []),

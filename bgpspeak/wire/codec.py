@@ -14,7 +14,7 @@ from .family import DEFAULT_CONTEXT, Context
 from .message import HEADER_LENGTH, MARKER, Message, check_header
 from .open import Open
 from .simple_messages import Keepalive, Notification, RouteRefresh
-from .update import AttributeCache, Update, decode_update
+from .update import AttributeCache, Update, _decode_update, decode_update
 
 MESSAGE_CLASSES: dict[int, type[Message]] = {
     1: Open,
@@ -38,7 +38,8 @@ def decode_message(
     data: bytes, ctx: Context = DEFAULT_CONTEXT, cache: AttributeCache | None = None
 ) -> Message:
     """Decode exactly one whole message (header included); extra or missing octets are errors."""
-    data = bytes(data)
+    if type(data) is not bytes:
+        data = bytes(data)  # the decoded message keeps slices of it: never a mutable buffer
     n = len(data)
     # an UPDATE whose header is good (the checks of check_header and the length match, in
     # one expression): the common case of a table transfer, straight to the UPDATE decoder
@@ -49,7 +50,7 @@ def decode_message(
         and (n <= 4096 or ctx.extended_message)
         and data[:16] == MARKER
     ):
-        return decode_update(data[HEADER_LENGTH:], ctx, cache)
+        return _decode_update(data, HEADER_LENGTH, ctx, cache, True)
     if len(data) < HEADER_LENGTH:
         raise DecodeError(
             1, 2, f"{len(data)} octets is shorter than the 19-octet header", field="header"

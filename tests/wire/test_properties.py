@@ -18,6 +18,8 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 from wire.strategies import (
     ALL_FAMILIES,
+    attribute_strategies,
+    canonical_flags,
     contexts,
     fits,
     keepalives,
@@ -52,6 +54,7 @@ from bgpspeak.wire import (
     Update,
     decode_message,
     decode_prefixes,
+    decode_update,
     parse_community,
     parse_ext_community,
     parse_large_community,
@@ -578,3 +581,213 @@ def test_ext_community_text_roundtrip_for_two_octet_and_ipv4_kinds(
     # test_four_octet_as_route_target_text_is_lossless for that bug.
     assume(not (kind == 0x02 and (low48 >> 16) <= 0xFFFF))
     assert parse_ext_community(ext_community_text(value)) == value
+
+
+# --- lazy decode: validated at decode, objects made on access ------------------------------------
+#
+# decode_update checks a section with quick checks (one regular expression for the common
+# shape, a loop of length and flag checks otherwise) and keeps it as bytes; the careful decoder
+# runs only when the quick checks do not prove the section good, and at first access. These
+# prove the two equivalent: the lazy decode raises exactly when the eager one does, with the
+# same error, and what it materialises is what the eager decode returns.
+
+
+def _update_outcome(body: bytes, ctx: Context, lazy: bool, cache: AttributeCache | None) -> object:
+    try:
+        u = decode_update(body, ctx, cache, lazy=lazy)
+    except DecodeError as e:
+        assert type(e) is DecodeError
+        kept = (
+            None if e.update is None else (e.update.withdrawn, e.update.attributes, e.update.nlri)
+        )
+        return ("error", e.code, e.subcode, e.action, e.field, e.data, e.reason, kept)
+    fields = (u.withdrawn, u.attributes, u.nlri)
+    for p in (*u.withdrawn, *u.nlri):
+        assert type(p) is Prefix
+    assert u.encode_body(ctx) == Update(*fields).encode_body(ctx)
+    return ("ok", fields)
+
+
+def _assert_lazy_matches_eager(body: bytes, ctx: Context) -> None:
+    eager = _update_outcome(body, ctx, False, None)
+    assert _update_outcome(body, ctx, True, None) == eager
+    cache = AttributeCache()
+    for _ in range(2):  # the second decode finds the section in the cache
+        assert _update_outcome(body, ctx, True, cache) == eager
+    assert _update_outcome(body, ctx, True, SHARED_CACHE) == eager
+
+
+def _update_body(withdrawn: bytes, section: bytes, nlri: bytes) -> bytes:
+    return (
+        len(withdrawn).to_bytes(2, "big") + withdrawn + len(section).to_bytes(2, "big") + section
+    ) + nlri
+
+
+@budget(500)
+@given(
+    st.lists(raw_attributes(), max_size=6),
+    st.one_of(_nlri_octets(), st.binary(max_size=12)),
+    st.one_of(_nlri_octets(), st.binary(max_size=12)),
+    contexts(),
+)
+def test_lazy_decode_matches_eager_on_random_sections(
+    attrs: list[bytes], withdrawn: bytes, nlri: bytes, ctx: Context
+) -> None:
+    """Random attribute lists (wrong flags, lengths, duplicates, overruns, unknown codes)."""
+    _assert_lazy_matches_eager(_update_body(withdrawn, b"".join(attrs), nlri), ctx)
+
+
+_QUICK_CODES = (4, 5, 6, 7, 8, 9, 10, 16, 17, 18, 32, 35)  # the regular expression's optional ones
+
+
+def _edit(draw: st.DrawFn, attr: bytearray) -> None:
+    """One small change to one attribute, aimed at what the quick checks test: its flags, type
+    code or length octet, the first octets of its value (an ORIGIN value, an AS path segment's
+    type and count, an MP header), one octet anywhere, or a cut."""
+    if not attr:
+        return
+    ext = 2 if attr[0] & EXTENDED_LENGTH else 1
+    value = 2 + ext
+    spots = [0, 1, 2, value - 1, value, value + 1, value + 2, value + 3]
+    pos = draw(st.one_of(st.sampled_from(spots), st.integers(0, len(attr) - 1)))
+    pos = min(pos, len(attr) - 1)
+    op = draw(st.sampled_from(("set", "flip", "add", "cut", "insert")))
+    if op == "set":
+        attr[pos] = draw(st.sampled_from((0, 1, 2, 3, 4, 5, 0x40, 0x50, 0x80, 0xC0, 255)))
+    elif op == "flip":
+        attr[pos] ^= 1 << draw(st.integers(0, 7))
+    elif op == "add":
+        attr[pos] = (attr[pos] + draw(st.sampled_from((-2, -1, 1, 2, 4, 8)))) & 0xFF
+    elif op == "cut":
+        del attr[pos:]
+    else:
+        attr[pos:pos] = draw(st.binary(min_size=1, max_size=4))
+
+
+@st.composite
+def near_valid_sections(draw: st.DrawFn, ctx: Context) -> tuple[bytes, bytes]:
+    """(section, IPv4 NLRI): well-formed attributes, often exactly the shape the regular
+    expression knows (ORIGIN, AS_PATH, NEXT_HOP and others in type code order), otherwise any
+    codes in any order (duplicates, unknown and MP attributes included); then zero to two
+    small edits of single attributes."""
+    table = attribute_strategies(ctx)
+    if draw(st.booleans()):
+        codes = [1, 2, 3] if draw(st.integers(0, 4)) else [1, 2]
+        codes += sorted(draw(st.lists(st.sampled_from(_QUICK_CODES), max_size=5, unique=True)))
+    else:
+        codes = draw(st.lists(st.sampled_from(sorted(table)), max_size=7))
+        if draw(st.booleans()):
+            codes.sort()
+    encoded: list[bytearray] = []
+    for c in codes:
+        try:
+            encoded.append(bytearray(canonical_flags(draw(table[c]), ctx).encode(ctx)))
+        except ValueError:
+            continue  # not encodable in this context (e.g. an empty AS4_PATH)
+    if encoded:
+        for _ in range(draw(st.integers(0, 2))):
+            _edit(draw, encoded[draw(st.integers(0, len(encoded) - 1))])
+    nlri = draw(st.one_of(st.just(b""), _nlri_octets()))
+    return b"".join(encoded), nlri
+
+
+@budget(800)
+@given(st.data())
+def test_lazy_decode_matches_eager_on_near_valid_sections(data: st.DataObject) -> None:
+    """Sections that are good or one edit away from good: the quick checks must accept exactly
+    what they can prove, and never something the careful decoder rejects."""
+    ctx = data.draw(contexts(), label="ctx")
+    section, nlri = data.draw(near_valid_sections(ctx), label="section")
+    withdrawn = data.draw(st.one_of(st.just(b""), _nlri_octets()), label="withdrawn")
+    _assert_lazy_matches_eager(_update_body(withdrawn, section, nlri), ctx)
+
+
+@budget(300)
+@given(with_context(updates))
+def test_lazy_update_materializes_what_eager_decodes(pair: tuple[Context, Message]) -> None:
+    """Valid UPDATEs: the lazy decode holds bytes until asked, then gives the same objects."""
+    ctx, msg = pair
+    assert isinstance(msg, Update)
+    wire = msg.encode(ctx)
+    body = wire[HEADER_LENGTH:]
+    lazy = decode_update(body, ctx)
+    assert lazy == decode_update(body, ctx, lazy=False) == msg
+    assert decode_message(wire, ctx) == msg
+    _assert_lazy_matches_eager(body, ctx)
+
+
+def _attr_octets(flags: int, code: int, value: bytes) -> bytes:
+    if flags & EXTENDED_LENGTH:
+        return bytes((flags, code)) + len(value).to_bytes(2, "big") + value
+    return bytes((flags, code, len(value) & 0xFF)) + value
+
+
+def _values_for(code: int, width: int) -> list[bytes]:
+    """Values right and wrong for ``code``: every length up to 13 and around the limits, every
+    ORIGIN octet, AS path segment headers of every type and count (one and two segments,
+    lengths just right and one off)."""
+    out = [bytes(n) for n in (*range(14), 16, 24, 250, 251, 252, 253, 254, 255, 256)]
+    if code == 1:
+        out += [bytes((v,)) for v in range(256)]
+    if code in (2, 17):
+        w = 4 if code == 17 else width
+        for t in range(6):
+            for k in (0, 1, 2, 3, 63, 64, 126, 127):
+                for extra in (-1, 0, 1):
+                    seg = bytes((t, k)) + bytes(max(k * w + extra, 0))
+                    out += [seg, seg + bytes((2, 1)) + bytes(w)]
+    return out
+
+
+@pytest.mark.parametrize("asn4", [True, False])
+def test_lazy_decode_matches_eager_attribute_by_attribute(asn4: bool) -> None:
+    """Exhaustive over what the quick checks look at: each known attribute of the regular
+    expression's shape with every flag octet (right value) and with many values (right and
+    wrong flags), alone in a well-formed ORIGIN / AS_PATH / NEXT_HOP section, with and
+    without IPv4 NLRI."""
+    ctx = Context(asn4=asn4)
+    width = 4 if asn4 else 2
+    base = {
+        1: _attr_octets(TRANSITIVE, 1, b"\x00"),
+        2: _attr_octets(TRANSITIVE, 2, bytes((2, 2)) + bytes(2 * width)),
+        3: _attr_octets(TRANSITIVE, 3, bytes((192, 0, 2, 1))),
+    }
+    nlri = bytes((24, 10, 1, 2))
+    for code in (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 16, 17, 18, 32, 35):
+        right = ATTRIBUTE_CLASSES[code].DEFAULT_FLAGS & (OPTIONAL | TRANSITIVE)
+        good = {1: b"\x02", 2: bytes((2, 1)) + bytes(width), 3: bytes(4)}.get(code, bytes(4))
+        cases = [(f, good) for f in range(256)]
+        for value in _values_for(code, width):
+            cases += [(f, value) for f in (right, right | EXTENDED_LENGTH, right ^ OPTIONAL)]
+        for flags, value in cases:
+            attrs = dict(base)
+            attrs[code] = _attr_octets(flags, code, value)
+            section = b"".join(attrs[c] for c in sorted(attrs))
+            for n in (b"", nlri):
+                _assert_lazy_matches_eager(_update_body(b"", section, n), ctx)
+
+
+@pytest.mark.parametrize("add_path", [False, True])
+def test_lazy_decode_matches_eager_mp_attributes(add_path: bool) -> None:
+    """MP_REACH_NLRI / MP_UNREACH_NLRI of every family the tests know, every next hop length up
+    to 48, NLRI empty, good, not canonical or cut, with and without ORIGIN and AS_PATH."""
+    ctx = Context(add_path=frozenset(ALL_FAMILIES) if add_path else frozenset())
+    pid = b"\x00\x00\x00\x07" if add_path else b""
+    nlris = [b"", pid + bytes((24, 10, 1, 2)), pid + bytes((23, 10, 1, 3)), pid + bytes((24, 10))]
+    nlris += [pid + bytes((64,)) + bytes(8), pid + bytes((129,)) + bytes(17)]
+    head = _attr_octets(TRANSITIVE, 1, b"\x00") + _attr_octets(TRANSITIVE, 2, b"")
+    for fam in ALL_FAMILIES:
+        afi_safi = fam.afi.to_bytes(2, "big") + bytes((fam.safi,))
+        for nhlen in range(49):
+            for nlri in nlris:
+                for flags in (OPTIONAL, OPTIONAL | EXTENDED_LENGTH, TRANSITIVE):
+                    value = afi_safi + bytes((nhlen,)) + bytes(nhlen) + b"\x00" + nlri
+                    reach = _attr_octets(flags, 14, value)
+                    for section in (reach, head + reach, reach + reach):
+                        _assert_lazy_matches_eager(_update_body(b"", section, b""), ctx)
+        for nlri in nlris:
+            for cut in (0, 1, 2):
+                unreach = _attr_octets(
+                    OPTIONAL, 15, (afi_safi + nlri)[: len(afi_safi + nlri) - cut]
+                )
+                _assert_lazy_matches_eager(_update_body(b"", unreach, b""), ctx)
