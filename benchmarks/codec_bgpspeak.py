@@ -30,6 +30,7 @@ from bgpspeak.wire import (
     MpUnreachNlri,
     Prefix,
     Update,
+    bulk_receive_gc,
     decode_message,
 )
 
@@ -215,4 +216,4 @@ VARIANTS: dict[str, Variant] = {
 }
 
 if __name__ == "__main__":
-    sys.exit(worker_main("bgpspeak", check, VARIANTS, _version))
+    sys.exit(worker_main("bgpspeak", check, VARIANTS, _version, bulk_gc=bulk_receive_gc))

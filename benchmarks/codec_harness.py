@@ -20,6 +20,7 @@ import struct
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -118,20 +119,30 @@ def _status_kib(field: str) -> int:
     raise RuntimeError(f"{field} not in /proc/self/status")
 
 
-def measure(prepare: Prepare, warmup: int, repeat: int, pause_gc: bool = False) -> dict[str, Any]:
+def measure(
+    prepare: Prepare,
+    warmup: int,
+    repeat: int,
+    pause_gc: bool = False,
+    around: Callable[[], AbstractContextManager[Any]] | None = None,
+) -> dict[str, Any]:
     """Run ``warmup`` untimed passes, then ``repeat`` timed ones; wall and CPU seconds of each.
 
     The garbage collector stays enabled inside the passes, as it is in a real process, unless
     ``pause_gc``: then it is off during each pass, which shows what the codec itself costs
-    apart from the collector walking the objects it made. A full collection between passes
-    keeps one pass's garbage from being billed to the next.
+    apart from the collector walking the objects it made. ``around`` (the codec's own
+    collector policy for bulk work, e.g. bgpspeak's ``bulk_receive_gc``) is entered inside the
+    clock around each pass. A full collection between passes keeps one pass's garbage from
+    being billed to the next.
     """
+    policy = around if around is not None else nullcontext
     rss_before = _status_kib("VmRSS")
     for _ in range(warmup):
         run = prepare()
         if pause_gc:
             gc.disable()
-        result = run()
+        with policy():
+            result = run()
         gc.enable()
         del result, run
         gc.collect()
@@ -144,7 +155,8 @@ def measure(prepare: Prepare, warmup: int, repeat: int, pause_gc: bool = False) 
             gc.disable()
         w0 = time.perf_counter()
         c0 = time.process_time()
-        result = run()
+        with policy():
+            result = run()
         c1 = time.process_time()
         w1 = time.perf_counter()
         gc.enable()
@@ -186,6 +198,7 @@ def worker_main(
     version: Callable[[], str],
     argv: Sequence[str] | None = None,
     facts: Callable[[], dict[str, Any]] | None = None,
+    bulk_gc: Callable[[], AbstractContextManager[Any]] | None = None,
 ) -> int:
     """The command line every worker has: ``--check`` or ``--variant NAME``; JSON on stdout.
     ``facts`` adds what the codec itself can tell after the work (e.g. its cache sizes)."""
@@ -197,6 +210,10 @@ def worker_main(
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--cpu", type=int, default=None, help="pin this process to one CPU")
     ap.add_argument("--pause-gc", action="store_true", help="garbage collector off in passes")
+    if bulk_gc is not None:
+        ap.add_argument(
+            "--gc-bulk", action="store_true", help="the codec's collector policy for bulk work"
+        )
     args = ap.parse_args(argv)
     if args.cpu is not None:
         os.sched_setaffinity(0, {args.cpu})
@@ -217,8 +234,11 @@ def worker_main(
         if args.variant is None:
             ap.error("give --check or --variant")
         out["variant"] = args.variant
-        out["gc"] = "paused" if args.pause_gc else "on"
-        out.update(measure(variants[args.variant](pack), args.warmup, args.repeat, args.pause_gc))
+        bulk = bulk_gc if getattr(args, "gc_bulk", False) else None
+        out["gc"] = "paused" if args.pause_gc else "bulk" if bulk is not None else "on"
+        out.update(
+            measure(variants[args.variant](pack), args.warmup, args.repeat, args.pause_gc, bulk)
+        )
     if facts is not None:
         out["facts"] = facts()
     json.dump(out, sys.stdout)

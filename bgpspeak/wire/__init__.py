@@ -65,7 +65,14 @@ from .capabilities import (
     SoftwareVersion,
     UnknownCapability,
 )
-from .codec import MESSAGE_CLASSES, StreamDecoder, decode_body, decode_message
+from .codec import (
+    BULK_GC_THRESHOLD,
+    MESSAGE_CLASSES,
+    StreamDecoder,
+    bulk_receive_gc,
+    decode_body,
+    decode_message,
+)
 from .communities import (
     BLACKHOLE,
     GRACEFUL_SHUTDOWN,
@@ -117,6 +124,7 @@ __all__ = [
     "ATTRIBUTE_CLASSES",
     "ATTRIBUTE_NAMES",
     "BLACKHOLE",
+    "BULK_GC_THRESHOLD",
     "CAPABILITY_CLASSES",
     "DEFAULT_CONTEXT",
     "EXTENDED_LENGTH",
@@ -202,6 +210,7 @@ __all__ = [
     "Update",
     "UpdateSubcode",
     "build_update",
+    "bulk_receive_gc",
     "check_header",
     "decode_body",
     "decode_message",
