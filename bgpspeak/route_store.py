@@ -181,15 +181,21 @@ class KeyTable:
         return -1
 
     def get(self, k: int, default: int | None = None) -> int | None:
-        v = self._over.get(k)
-        if v is not None:
-            return v
-        i = self._find(k)
-        if i >= 0:
-            t = self._tids[i]
-            if t != _DEAD:
-                return t
-        return default
+        over = self._over
+        if over:
+            v = over.get(k)
+            if v is not None:
+                return v
+        keys = self._keys
+        i = self._hint + 1  # (a pass over the table asks for the keys in order)
+        if i < len(keys) and keys[i] == k:
+            self._hint = i
+        else:
+            i = self._find(k)
+            if i < 0:
+                return default
+        t = self._tids[i]
+        return default if t == _DEAD else t
 
     def __getitem__(self, k: int) -> int:
         v = self.get(k)
