@@ -87,7 +87,8 @@ def measure_mrt(path: str) -> dict[str, Any]:
     base = rss()
     t0, c0 = time.perf_counter(), time.process_time()
     gc.disable()  # as the command does
-    s.announce_keyed(keyed_routes(path, ReplayOptions()))
+    templates = s.peer("192.0.2.2").store.templates
+    s.announce_keyed(keyed_routes(path, ReplayOptions(), templates))
     gc.enable()
     gc.collect()
     gc.freeze()

@@ -72,6 +72,7 @@ class Templates:
         # dense (None where collected)
         self._ids: dict[tuple[Any, ...], int] = {}
         self._keys: list[tuple[Any, ...] | None] = []
+        self._young = 0  # ids from here on were made since the last collection
         self.created_since_collect = 0
 
     def __len__(self) -> int:
@@ -128,12 +129,16 @@ class Templates:
         return Route(p, nh, path, origin, med, lp, comm, large, ext, ll, path_id, extra)
 
     def collect(self, live: set[int]) -> None:
-        """Forget the templates not in ``live``."""
+        """Forget the templates not in ``live``, except those made since the last collection:
+        a caller of :meth:`Speaker.announce_keyed` interns its templates before the store
+        holds them."""
         keys = self._keys
-        for tid, t in enumerate(keys):
+        for tid in range(self._young):
+            t = keys[tid]
             if t is not None and tid not in live:
                 del self._ids[t]
                 keys[tid] = None
+        self._young = len(keys)
         self.created_since_collect = 0
 
 

@@ -541,30 +541,20 @@ class Speaker:
                 )
             await asyncio.sleep(0.05)
 
-    def announce_keyed(self, routes: Iterable[tuple[Family, int, Route]]) -> None:
-        """Announce routes given as ``(family, prefix key, template)`` to every neighbor: the
-        key (:func:`~bgpspeak.route_store.prefix_key`) stands for the prefix, the template's
-        own prefix is not looked at. For loading large tables (``bgpspeak mrt replay``): many
-        keys share one template object, interned once, and no Route or Prefix is made per
-        prefix. Applied in slices like :meth:`announce`."""
+    def announce_keyed(self, routes: Iterable[tuple[Family, int, int]]) -> None:
+        """Announce routes given as ``(family, prefix key, template id)`` to every neighbor:
+        the key is :func:`~bgpspeak.route_store.prefix_key` of the prefix, the template id
+        comes from this speaker's templates (``speaker.peer(address).store.templates``, whose
+        ``intern(route)`` gives the id of a route without its prefix). For loading large
+        tables (``bgpspeak mrt replay``): no Route or Prefix per prefix, each distinct route
+        interned once by the caller. Applied in slices like :meth:`announce`."""
 
         def op() -> Iterator[None]:
             stores = self._stores(None)
-            intern = self._templates.intern
-            # id(template) -> its id; the templates are kept so no id() is reused meanwhile
-            tids: dict[int, int] = {}
-            seen: list[Route] = []
             it = iter(routes)
             while chunk := list(itertools.islice(it, self._CHUNK * 8)):
-                keyed = []
-                for family, key, r in chunk:
-                    tid = tids.get(id(r))
-                    if tid is None:
-                        tid = tids[id(r)] = intern(r)
-                        seen.append(r)
-                    keyed.append((family, key, tid))
                 for store in stores:
-                    self._notify(store, store.put_many(keyed))
+                    self._notify(store, store.put_many(chunk))
                 yield
 
         self._submit(op())

@@ -104,6 +104,11 @@ def test_route_store_over_key_tables() -> None:
     assert sorted(store.snapshot(IPV6_UNICAST)) == [prefix_key(routes[50].prefix)]
     assert list(store.snapshot(IPV4_MULTICAST)) == []
     assert store.template_ids() == {0, 1, 2, 3, 4}
-    templates.collect({0, 1})
-    assert len(templates) == 2 and templates.template(1).med == 1
-    assert templates.intern(Route(Prefix.parse("10.9.0.0/16"), med=2)) == 5  # ids not reused
+    templates.collect({0, 1})  # the first collection spares what was made since the last one
+    assert len(templates) == 5
+    t5 = templates.intern(Route(Prefix.parse("10.8.0.0/16"), med=7))
+    templates.collect({0, 1})  # now 2, 3 and 4 go; 5 is young
+    assert (
+        len(templates) == 3 and templates.template(1).med == 1 and templates.template(t5).med == 7
+    )
+    assert templates.intern(Route(Prefix.parse("10.9.0.0/16"), med=2)) == 6  # ids not reused

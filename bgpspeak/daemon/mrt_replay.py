@@ -25,6 +25,7 @@ from ..mrt.records import Peer, RibEntry
 from ..mrt.ribscan import scan_rib
 from ..mrt.source import Source
 from ..neighbor import Neighbor
+from ..route_store import Templates
 from ..routes import Route
 from ..speaker import Speaker
 from ..wire.aspath import AsPath
@@ -168,15 +169,19 @@ def rib_routes(records: Iterable[object], opts: ReplayOptions) -> Iterator[Route
             return
 
 
-def keyed_routes(source: Source, opts: ReplayOptions) -> Iterator[tuple[Family, int, Route]]:
-    """The routes of :func:`rib_routes` as ``(family, prefix key, template)`` for
+def keyed_routes(
+    source: Source, opts: ReplayOptions, templates: Templates
+) -> Iterator[tuple[Family, int, int]]:
+    """The routes of :func:`rib_routes` as ``(family, prefix key, template id)`` for
     :meth:`Speaker.announce_keyed`, read with :func:`~bgpspeak.mrt.ribscan.scan_rib`: each
-    distinct attribute section of the dump is made into a template once, and the templates
-    share their ASNs, paths and community lists."""
+    distinct attribute section of the dump is made into a route once and interned in
+    ``templates`` (the speaker's), the templates sharing their ASNs, paths and community
+    lists; no Route is kept."""
     shared = _Shared()
 
-    def convert(afi: int, attributes: tuple[PathAttribute, ...]) -> Route | None:
-        return _template(attributes, afi, opts, shared)
+    def convert(afi: int, attributes: tuple[PathAttribute, ...]) -> int | None:
+        route = _template(attributes, afi, opts, shared)
+        return None if route is None else templates.intern(route)
 
     return scan_rib(source, convert, afis=opts.afis, peer=opts.source_peer, limit=opts.limit)
 
@@ -185,12 +190,12 @@ class _Feed:
     """Hands the routes to the speaker and keeps the read error, if any: the speaker applies
     them in slices of its event loop, where an exception would only be logged."""
 
-    def __init__(self, routes: Iterator[tuple[Family, int, Route]]) -> None:
+    def __init__(self, routes: Iterator[tuple[Family, int, int]]) -> None:
         self._routes = routes
         self.count = 0
         self.error: OSError | MrtError | None = None
 
-    def __iter__(self) -> Iterator[tuple[Family, int, Route]]:
+    def __iter__(self) -> Iterator[tuple[Family, int, int]]:
         try:
             for r in self._routes:
                 self.count += 1
@@ -265,7 +270,8 @@ async def _replay(args: argparse.Namespace) -> int:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        feed = _Feed(keyed_routes(args.file, opts))
+        templates = speaker.peer(args.peer).store.templates
+        feed = _Feed(keyed_routes(args.file, opts, templates))
         speaker.announce_keyed(feed)
         await speaker.flush()
     finally:

@@ -29,7 +29,7 @@ from mrt_corpus import mrt_files, path
 from bgpspeak import Neighbor, Speaker
 from bgpspeak.daemon.mrt_replay import ReplayOptions, keyed_routes, rib_routes
 from bgpspeak.mrt import MrtError, read_mrt
-from bgpspeak.route_store import key_prefix
+from bgpspeak.route_store import Templates, key_prefix
 from bgpspeak.routes import Route
 from bgpspeak.wire import AsPath, Context, DecodeError, NextHop, Origin
 from bgpspeak.wire.aspath import AsPathSegment
@@ -49,8 +49,10 @@ def slow(src: Source, opts: ReplayOptions) -> list[Route]:
 
 
 def fast(src: Source, opts: ReplayOptions) -> list[Route]:
+    templates = Templates()
     out = []
-    for family, key, template in keyed_routes(_open(src), opts):
+    for family, key, tid in keyed_routes(_open(src), opts, templates):
+        template = templates.template(tid)
         assert family is (IPV4_UNICAST if template.prefix.afi == 1 else IPV6_UNICAST)
         out.append(dataclasses.replace(template, prefix=key_prefix(family.afi, key)))
     return out
@@ -215,7 +217,8 @@ def test_the_speaker_stores_what_announce_would() -> None:
     )
     keyed = Speaker(65010, "192.0.2.10", listen=())
     keyed.add_neighbor(Neighbor("192.0.2.20", remote_as=65020))
-    keyed.announce_keyed(keyed_routes(io.BytesIO(dump), ReplayOptions()))
+    templates = keyed.peer("192.0.2.20").store.templates
+    keyed.announce_keyed(keyed_routes(io.BytesIO(dump), ReplayOptions(), templates))
     plain = Speaker(65010, "192.0.2.10", listen=())
     plain.add_neighbor(Neighbor("192.0.2.20", remote_as=65020))
     plain.announce(slow(dump, ReplayOptions()))
