@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from .neighbor import Neighbor
 from .net.sockopts import SocketLike, set_md5, set_ttl_security
 from .rib import AdjRibIn, AdjRibOut
-from .route_store import DesiredView, RouteStore, Templates, prefix_key
+from .route_store import DesiredView, RouteStore, Templates, key_prefix, prefix_key
 from .routes import ExportContext
 from .session import (
     US,
@@ -69,6 +69,7 @@ from .wire.attribute import PathAttribute
 from .wire.attributes import Aggregator, As4Aggregator, NextHop
 from .wire.errors import CeaseSubcode, ErrorCode
 from .wire.family import IPV4_UNICAST, Family
+from .wire.loop_peek import looped_announcement, nlri_keys
 from .wire.message import Message
 from .wire.prefix import Prefix
 from .wire.simple_messages import Notification, RouteRefresh
@@ -328,6 +329,10 @@ class Peer:
         self.last_error = ""
         self.bytes_in = 0  # octets received and sent on all connections, for measurements
         self.bytes_out = 0
+        # UPDATEs whose routes were dropped because our AS is in their AS path (RFC 4271
+        # 9.1.2), of them dropped before decoding (see _install_loop_skip)
+        self.updates_looped = 0
+        self.updates_looped_raw = 0
 
     # --- public state -----------------------------------------------------------------------------
 
@@ -660,6 +665,7 @@ class Peer:
                 or family not in negotiated.families
             ):
                 self._sweep(family)
+        self._install_loop_skip(conn, negotiated)
         self._start_sending(conn, negotiated)
 
     def _session_down(self, conn: _Connection, down: SessionDown) -> None:
@@ -734,9 +740,12 @@ class Peer:
             batches.append((mp.family, mp.nlri, mp.next_hops))
         # RFC 4271 9.1.2: a route whose AS path already holds our AS is a loop (FRR sends our
         # own routes back to us); like a malformed one, it replaces whatever we had
+        looped = not ev.treat_as_withdraw and self._is_loop(attrs)
+        if looped:
+            self.updates_looped += 1
         drop = (
             ev.treat_as_withdraw
-            or self._is_loop(attrs)
+            or looped
             or self._confed_from_ebgp(attrs, neg)
             or (bool(update.nlri) and self._martian_next_hop(nh4))
         )
@@ -798,6 +807,38 @@ class Peer:
             self._emit(PeerError(self.address, f"NEXT_HOP {nh.address} is not a host address"))
             return True
         return False
+
+    def _install_loop_skip(self, conn: _Connection, neg: Negotiated) -> None:
+        """Drop our own routes echoed back by an external peer before they are decoded.
+
+        FRR advertises the whole table we send it back to us with its AS in front: at a full
+        table that is a million routes in 177,000 UPDATEs of distinct attribute sets, which
+        cost as much CPU to decode as the table cost to send. An UPDATE that
+        :func:`~bgpspeak.wire.loop_peek.looped_announcement` recognises (well-formed, plain
+        IPv4, our AS in its AS_PATH) is handled here from its raw bytes: its prefixes replace
+        whatever we stored for them, which the full path would do too. Anything else goes
+        through the decoder as before (RFC 7606 error handling included). Internal peers are
+        left alone: our AS is in no path they send unless something is badly wrong, and then
+        the full path reports it."""
+        if neg.ibgp or IPV4_UNICAST in neg.add_path_receive:
+            conn.session.skip_update = None
+            return
+        local_as, asn4 = self.config.local_as, neg.asn4
+
+        def skip(body: bytes) -> bool:
+            if not looped_announcement(body, local_as, asn4):
+                return False
+            self.updates_looped += 1
+            self.updates_looped_raw += 1
+            table = self.rib_in.tables.get(IPV4_UNICAST)
+            if table:
+                listening = self._listening()
+                for k in nlri_keys(body):
+                    if self.rib_in.remove_key(IPV4_UNICAST, k) and listening:
+                        self._emit(RouteWithdrawn(self.address, IPV4_UNICAST, key_prefix(1, k)))
+            return True
+
+        conn.session.skip_update = skip
 
     def _is_loop(self, attrs: tuple[PathAttribute, ...]) -> bool:
         local = self.config.local_as

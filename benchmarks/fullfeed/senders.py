@@ -168,6 +168,8 @@ def _popen(lab: Lab, ns: Namespace, argv: list[str], log: Path, **kw: Any) -> su
 def ensure_exabgp() -> Path:
     """ExaBGP 5 from PyPI in its own virtualenv (shared with the codec benchmark)."""
     python = EXABGP_VENV / "bin" / "python"
+    if not python.exists():
+        return "not installed"  # made on first use by an exabgp run
     probe = [str(python), "-c", "import importlib.metadata as m; print(m.version('exabgp'))"]
     if python.exists():
         found = subprocess.run(probe, capture_output=True, text=True, check=False)
@@ -180,6 +182,8 @@ def ensure_exabgp() -> Path:
 
 def exabgp_version() -> str:
     python = EXABGP_VENV / "bin" / "python"
+    if not python.exists():
+        return "not installed"  # made on first use by an exabgp run
     probe = [str(python), "-c", "import importlib.metadata as m; print(m.version('exabgp'))"]
     done = subprocess.run(probe, capture_output=True, text=True, check=False)
     return done.stdout.strip() or "?"

@@ -12,6 +12,7 @@ FSM error (RFC 6608 subcodes). Timers are jittered as RFC 4271 section 10 asks, 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..wire.codec import StreamDecoder, decode_body
@@ -144,6 +145,9 @@ class Session:
         self._idle_hold = float(config.idle_hold_time)
         self._out: list[Output] = []
         self._now = 0
+        # asked with each UPDATE body before it is decoded; True drops it (the Peer's cheap
+        # check for our own routes echoed back to us, RFC 4271 section 9.1.2)
+        self.skip_update: Callable[[bytes], bool] | None = None
 
     # --- public ---------------------------------------------------------------------------------
 
@@ -505,6 +509,9 @@ class Session:
 
     def _update(self, body: bytes) -> None:
         self._restart_hold()
+        skip = self.skip_update
+        if skip is not None and skip(body):
+            return
         try:
             update = Update.decode_body(body, self._decoder.ctx, self._decoder.cache)
         except DecodeError as e:
