@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from .route_store import (
+    KeyTable,
     RouteStore,
     base_key,
     has_path_id,
@@ -371,6 +372,7 @@ class _Pass:
         self.seen: set[tuple[Family, int]] = set()  # prefixes of several paths, done once
         # family -> template id -> its prefixes, encoded; then the groups left to pack
         self.groups: dict[Family, dict[int, bytearray]] = {}
+        self.pairs: list[tuple[Family, Iterator[tuple[int, int]]]] = []  # (key, template id)
         self.first: dict[Family, dict[int, int]] = {}
         self.packing = False
 
@@ -466,7 +468,17 @@ class AdjRibOut:
         if self._passes:
             p = self._passes.pop(0)
             if isinstance(p.source, list):
-                p.keys = self._snapshot(p.source)
+                # a family whose keys are what goes on the wire (no ADD-PATH paths stored, or a
+                # neighbor that takes them all) is read with its template ids from a copy of
+                # its table (12 octets a route); the others key by key
+                store = self._store()
+                plain = {pf for pf, _ in store.paths}
+                direct = [f for f in p.source if f in self.add_path_send or f not in plain]
+                for f in direct:
+                    t = store.tables.get(f)
+                    if t:
+                        p.pairs.append((f, iter(t.copy().items())))
+                p.keys = self._snapshot([f for f in p.source if f not in direct])
             else:
                 p.keys = p.source
             if p.initial:
@@ -546,11 +558,38 @@ class AdjRibOut:
     def _collect(self, p: _Pass) -> bool:
         """Sort up to COLLECT keys of the pass by template (withdrawals are packed at once);
         True when the keys are all sorted."""
+        if p.pairs:
+            self._collect_pairs(p)
+            return False
+        return self._collect_keys(p)
+
+    def _collect_pairs(self, p: _Pass) -> None:
+        """:meth:`_collect` of a table read with its template ids (``p.pairs``)."""
+        if p.pairs:
+            family, pairs = p.pairs[0]
+            batch = list(itertools.islice(pairs, self.COLLECT))
+            groups = p.groups.setdefault(family, {})
+            first = p.first.setdefault(family, {})
+            encode = self._packers[family].encode
+            for key, tid in batch:
+                run = groups.get(tid)
+                if run is None:
+                    groups[tid] = bytearray(encode(key))
+                    first[tid] = key
+                else:
+                    run += encode(key)
+            if p.initial:
+                self.advertised += len(batch)
+            if len(batch) < self.COLLECT:
+                p.pairs.pop(0)
+
+    def _collect_keys(self, p: _Pass) -> bool:
+        """:meth:`_collect` of keys whose templates are looked up (``p.keys``)."""
         store = self._store()
         paths = store.paths
         batch = list(itertools.islice(p.keys, self.COLLECT))
         fam: Family | None = None
-        table: Mapping[int, int] = {}
+        table: KeyTable | dict[int, int] = {}
         groups: dict[int, bytearray] = {}
         first: dict[int, int] = {}
         packer: UpdatePacker | None = None
