@@ -16,8 +16,9 @@ from __future__ import annotations
 import ipaddress
 import itertools
 import struct
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, TypeAlias
 
 from .route_store import (
     KeyTable,
@@ -105,6 +106,13 @@ class Group:
         self.used = 0
 
 
+#: a group as the grouped passes keep it: (attributes, next hops packed, next hop in the NEXT_HOP
+#: attribute (not MP_REACH), NLRI octets per message). A tuple of bytes and ints: the garbage
+#: collector stops tracking it, where a Group object per attribute set (177,000 at 1M) kept
+#: every full collection of the transfer walking them
+RunGroup = tuple[bytes, bytes, bool, int]
+
+
 class UpdatePacker:
     """Packs prefixes of one family into UPDATEs, one open message per attribute set (and one
     for withdrawals); a message is closed when the next prefix would not fit the negotiated
@@ -136,16 +144,20 @@ class UpdatePacker:
     def group_encoded(self, encoded: bytes, nh_raw: bytes) -> Group:
         """:meth:`group` of attributes and next hops already encoded."""
         g = self._groups.get((encoded, nh_raw))
-        if g is not None:
-            return g
+        if g is None:
+            g = self._groups[(encoded, nh_raw)] = Group(*self.run_group(encoded, nh_raw))
+        return g
+
+    def run_group(self, encoded: bytes, nh_raw: bytes) -> RunGroup:
+        """The :data:`RunGroup` of attributes and next hops encoded; ValueError if the
+        attributes leave no room for NLRI."""
         in_nlri_field = self.family == IPV4_UNICAST and len(nh_raw) == 4
         budget = self.max_len - HEADER - UPDATE_FIXED - len(encoded)
         if not in_nlri_field:
             budget -= _MP_HEAD + 5 + len(nh_raw)  # AFI/SAFI, next hop length, reserved
         if budget < (21 if self.add_path else 17):
             raise ValueError(f"attributes of {len(encoded)} octets leave no room for NLRI")
-        g = self._groups[(encoded, nh_raw)] = Group(encoded, nh_raw, in_nlri_field, budget)
-        return g
+        return encoded, nh_raw, in_nlri_field, budget
 
     def announce(self, g: Group, key: int) -> None:
         piece = self.encode(key)
@@ -156,27 +168,23 @@ class UpdatePacker:
         g.pieces.append(piece)
         g.used += len(piece)
 
-    def announce_run(self, g: Group, run: bytes | bytearray) -> None:
+    def announce_run(self, g: RunGroup, run: bytes | bytearray) -> None:
         """Encoded prefixes (``run``, whole NLRI entries back to back) under ``g``, in as few
         messages as fit, all closed: a complete group of prefixes (see :class:`AdjRibOut`)
         leaves nothing waiting."""
-        if g.pieces:
-            self._close(g)
+        attrs, nh_raw, in_field, budget = g
         n = len(run)
-        budget = g.budget
         if n > budget:
             hdr = 4 if self.add_path else 0  # path identifier before the length octet
             start = i = 0
             while i < n:
                 step = hdr + 1 + ((run[i + hdr] + 7) >> 3)
                 if i + step - start > budget:
-                    g.pieces = [bytes(run[start:i])]
-                    self._close(g)
+                    self._emit(self._announcement(attrs, nh_raw, in_field, bytes(run[start:i])))
                     start = i
                 i += step
             run = run[start:]
-        g.pieces = [bytes(run)]
-        self._close(g)
+        self._emit(self._announcement(attrs, nh_raw, in_field, bytes(run)))
 
     def withdraw_run(self, run: bytes | bytearray) -> None:
         """Encoded prefixes (as for :meth:`announce_run`) to withdraw."""
@@ -221,12 +229,18 @@ class UpdatePacker:
                 msg = _message(b"", attr, b"")
             else:
                 msg = _message(nlri, b"", b"")
-        elif g.in_nlri_field:
-            msg = _message(b"", g.attrs, nlri)
         else:
-            value = self._fam + bytes((len(g.nh_raw),)) + g.nh_raw + b"\x00" + nlri
-            mp = b"\x90\x0e" + len(value).to_bytes(2, "big") + value
-            msg = _message(b"", mp + g.attrs, b"")
+            msg = self._announcement(g.attrs, g.nh_raw, g.in_nlri_field, nlri)
+        self._emit(msg)
+
+    def _announcement(self, attrs: bytes, nh_raw: bytes, in_field: bool, nlri: bytes) -> bytes:
+        if in_field:
+            return _message(b"", attrs, nlri)
+        value = self._fam + bytes((len(nh_raw),)) + nh_raw + b"\x00" + nlri
+        mp = b"\x90\x0e" + len(value).to_bytes(2, "big") + value
+        return _message(b"", mp + attrs, b"")
+
+    def _emit(self, msg: bytes) -> None:
         self.out.append(msg)
         self.count += 1
         self.out_bytes += len(msg)
@@ -259,6 +273,8 @@ def pack_updates(
 _ORIGIN_VALUES = {"igp": 0, "egp": 1, "incomplete": 2}
 _U32 = [struct.Struct(f"!{n}I") for n in range(256)]
 _U16 = [struct.Struct(f"!{n}H") for n in range(256)]
+_U64 = [struct.Struct(f"!{n}Q") for n in range(256)]
+_chain = itertools.chain.from_iterable
 
 
 def _attr(flags: int, code: int, value: bytes) -> bytes:
@@ -270,8 +286,11 @@ def _attr(flags: int, code: int, value: bytes) -> bytes:
 
 def _sequence(asns: tuple[int, ...], wide: bool) -> bytes:
     """An AS_PATH value of AS_SEQUENCE segments (255 ASes at most each)."""
-    out = []
     structs = _U32 if wide else _U16
+    n = len(asns)
+    if n <= 255:
+        return bytes((2, n)) + structs[n].pack(*asns) if n else b""
+    out = []
     for i in range(0, len(asns), 255):
         chunk = asns[i : i + 255]
         out.append(bytes((2, len(chunk))))
@@ -326,11 +345,11 @@ def fast_export(
             values = tuple(dict.fromkeys(route.communities))
             parts.append(_attr(0xC0, 8, _U32[len(values)].pack(*values)))
         if route.extended_communities:
-            ext = b"".join(v.to_bytes(8, "big") for v in dict.fromkeys(route.extended_communities))
-            parts.append(_attr(0xC0, 16, ext))
+            ext = tuple(dict.fromkeys(route.extended_communities))
+            parts.append(_attr(0xC0, 16, _U64[len(ext)].pack(*ext)))
         if route.large_communities:
-            large = b"".join(_U32[3].pack(*v) for v in dict.fromkeys(route.large_communities))
-            parts.append(_attr(0xC0, 32, large))
+            large = tuple(dict.fromkeys(route.large_communities))
+            parts.append(_attr(0xC0, 32, _U32[3 * len(large)].pack(*_chain(large))))
     except (struct.error, OverflowError, IndexError, KeyError):
         return None
     return b"".join(parts), nh_raw
@@ -339,6 +358,12 @@ def fast_export(
 # --- Adj-RIB-Out --------------------------------------------------------------------------------
 
 Produced = tuple[bytes, int] | Message
+#: the keys of one template during a pass: a bytearray of native 64-bit ints where they fit
+#: (IPv4 without path ids), which the garbage collector does not walk (a list, or even an
+#: array, per attribute set kept every full collection of a 1M transfer walking 177,000 more
+#: objects: 4-7 collections, about 0.5 s each), else a list
+Keys: TypeAlias = bytearray | list[int]
+_ORDER = sys.byteorder
 
 
 class _Pass:
@@ -347,10 +372,8 @@ class _Pass:
     Keys changed during a pass go to the next one, so for any prefix the last UPDATE sent
     carries its latest state.
 
-    A pass first sorts its keys by route template (``groups``: the prefixes encoded, in a
-    bytearray per template, which the garbage collector does not walk; ``first``: one key of
-    each, to name it in errors), a few thousand keys per step, then packs each template's
-    prefixes at once (``packing``). Why: prefixes that share
+    A pass first sorts its keys by route template (``groups``), a few thousand keys per step,
+    then encodes and packs each template's prefixes at once (``packing``). Why: prefixes that share
     attributes are spread over the table (in prefix order, the prefixes of one attribute set of
     a real table are scattered over all of it), so packing in key order kept a message open
     per attribute set until the end of the table: nothing was sent for seconds (9 s at 1M
@@ -370,10 +393,9 @@ class _Pass:
         self.after = after
         self.initial = initial
         self.seen: set[tuple[Family, int]] = set()  # prefixes of several paths, done once
-        # family -> template id -> its prefixes, encoded; then the groups left to pack
-        self.groups: dict[Family, dict[int, bytearray]] = {}
+        # family -> template id -> its keys; then the groups left to pack
+        self.groups: dict[Family, dict[int, Keys]] = {}
         self.pairs: list[tuple[Family, Iterator[tuple[int, int]]]] = []  # (key, template id)
-        self.first: dict[Family, dict[int, int]] = {}
         self.packing = False
 
 
@@ -401,7 +423,9 @@ class AdjRibOut:
         self.export = export
         self._on_error = on_error
         self._packers = {f: UpdatePacker(f, ctx) for f in self.families}
-        self._cache: dict[tuple[Family, int], Group | None] = {}
+        # per family, template id -> its RunGroup (None: not exportable); ints and tuples of
+        # bytes, which the garbage collector does not track
+        self._cache: dict[Family, dict[int, RunGroup | None]] = {f: {} for f in self.families}
         self._hops: dict[tuple[Any, ...], NextHops] = {}
         self._dirty: dict[Family, set[int]] = {}
         self._passes: list[_Pass] = []
@@ -452,7 +476,8 @@ class AdjRibOut:
 
     def forget_templates(self) -> None:
         """Drop cached exports (templates were collected)."""
-        self._cache.clear()
+        for c in self._cache.values():
+            c.clear()
 
     @property
     def pending(self) -> bool:
@@ -569,15 +594,22 @@ class AdjRibOut:
             family, pairs = p.pairs[0]
             batch = list(itertools.islice(pairs, self.COLLECT))
             groups = p.groups.setdefault(family, {})
-            first = p.first.setdefault(family, {})
-            encode = self._packers[family].encode
-            for key, tid in batch:
-                run = groups.get(tid)
-                if run is None:
-                    groups[tid] = bytearray(encode(key))
-                    first[tid] = key
-                else:
-                    run += encode(key)
+            if family.afi == 1 and family not in self.add_path_send:
+                order = _ORDER
+                for key, tid in batch:
+                    b = key.to_bytes(8, order)
+                    run = groups.get(tid)
+                    if run is None:
+                        groups[tid] = bytearray(b)
+                    else:
+                        run += b  # type: ignore[operator]
+            else:
+                for key, tid in batch:
+                    keys = groups.get(tid)
+                    if keys is None:
+                        groups[tid] = [key]
+                    else:
+                        keys.append(key)
             if p.initial:
                 self.advertised += len(batch)
             if len(batch) < self.COLLECT:
@@ -590,10 +622,8 @@ class AdjRibOut:
         batch = list(itertools.islice(p.keys, self.COLLECT))
         fam: Family | None = None
         table: KeyTable | dict[int, int] = {}
-        groups: dict[int, bytearray] = {}
-        first: dict[int, int] = {}
+        groups: dict[int, Keys] = {}
         packer: UpdatePacker | None = None
-        encode: Callable[[int], bytes] = bytes
         add_path = False
         counted = 0
         for family, key in batch:
@@ -601,9 +631,7 @@ class AdjRibOut:
                 fam = family
                 table = store.tables.get(family) or {}
                 groups = p.groups.setdefault(family, {})
-                first = p.first.setdefault(family, {})
                 packer = self._packers[family]
-                encode = packer.encode
                 add_path = family in self.add_path_send
             if add_path or not paths:
                 # the common case: the key is what goes on the wire (no ADD-PATH paths stored,
@@ -622,12 +650,11 @@ class AdjRibOut:
                 assert packer is not None
                 packer.withdraw(wire_key)
                 continue
-            run = groups.get(tid)
-            if run is None:
-                groups[tid] = bytearray(encode(wire_key))
-                first[tid] = wire_key
+            keys = groups.get(tid)
+            if keys is None:
+                groups[tid] = [wire_key]
             else:
-                run += encode(wire_key)
+                keys.append(wire_key)
         if p.initial:
             self.advertised += counted
         return len(batch) < self.COLLECT
@@ -636,38 +663,40 @@ class AdjRibOut:
         """Pack the sorted prefixes, one template at a time, about PACK prefixes' worth; True
         when everything is packed."""
         store = self._store()
-        cache = self._cache
         work = 0
         while p.groups:
             family = next(iter(p.groups))
-            groups, first = p.groups[family], p.first[family]
+            groups = p.groups[family]
             packer = self._packers[family]
+            cache = self._cache[family]
             while groups:
-                tid, run = groups.popitem()
-                key = first.pop(tid)
-                ck = (family, tid)
-                g = cache.get(ck, False)
+                tid, group = groups.popitem()
+                keys = memoryview(group).cast("Q") if isinstance(group, bytearray) else group
+                g = cache.get(tid, False)
                 if g is False:
-                    g = cache[ck] = self._export(store, family, tid, key)
+                    g = cache[tid] = self._export(store, family, tid, keys[0])
+                run = b"".join(map(packer.encode, keys))
                 if g is None:
                     packer.withdraw_run(run)
                 else:
-                    assert isinstance(g, Group)
+                    assert isinstance(g, tuple)
                     packer.announce_run(g, run)
-                work += len(run) // 4 + 16
+                work += len(keys) + 16
                 if work >= self.PACK:
                     return False
-            del p.groups[family], p.first[family]
+            del p.groups[family]
         return True
 
-    def _export(self, store: RouteStore, family: Family, tid: int, key: int) -> Group | None:
+    def _export(self, store: RouteStore, family: Family, tid: int, key: int) -> RunGroup | None:
         route = store.templates.template(tid)
+        packer = self._packers[family]
         try:
             fast = fast_export(route, self.export, self._hops)
             if fast is not None:
-                return self._packers[family].group_encoded(*fast)
+                return packer.run_group(*fast)
             attrs, next_hops = export_attributes(route, self.export)
-            return self._packers[family].group(attrs, next_hops)
+            encoded = b"".join(a.encode(self.ctx) for a in attrs)
+            return packer.run_group(encoded, b"".join(a.packed for a in next_hops))
         except (ExportError, ValueError) as e:
             prefix = key_prefix(family.afi, key)
             msg = str(e).split(": ", 1)[-1]

@@ -146,7 +146,7 @@ def test_a_long_run_is_split_at_prefix_boundaries(add_path: bool) -> None:
     ctx = Context(add_path=frozenset({fam}) if add_path else frozenset())
     packer = UpdatePacker(fam, ctx)
     attrs, hops = export_attributes(Route(Prefix.parse("2001:db8::/32"), med=1), ectx())
-    g = packer.group(attrs, hops)
+    g = packer.run_group(b"".join(a.encode(ctx) for a in attrs), b"".join(a.packed for a in hops))
     prefixes = [
         Prefix(2, (0x20010DB8 << 96) | (i << 64), 64, i if add_path else None) for i in range(900)
     ]

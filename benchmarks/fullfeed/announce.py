@@ -145,6 +145,10 @@ def _run(lab: Lab, spec: FeedRun, table: Table, work: Path, poll_s: float) -> di
         "last_seen": last,
         "complete": (t_fib if spec.fib else t_rcvd) is not None,
     }
+    if cpu_sender_est is not None:
+        # the sender's own BGP work (the initial transfer, whatever the receiver sends back),
+        # apart from loading its table: what issue 5 compares to bgpd's CPU
+        out["cpu_sender_after_established_s"] = round(out["cpu_sender_s"] - cpu_sender_est, 2)
     if prof is not None:
         out["profile"] = prof
     out["rss_sender_bytes_per_prefix"] = round(out["rss_sender_peak_mb"] * 2**20 / n)

@@ -19,8 +19,6 @@ never changes how a message is judged, only how fast a well-formed looped one is
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from .attribute import OPTIONAL, TRANSITIVE
 from .prefix_run import run_class
 
@@ -30,56 +28,53 @@ _OPT_TRANS = OPTIONAL | TRANSITIVE
 _OPT = OPTIONAL
 
 
-def _exactly(n: int) -> Callable[[bytes, int], bool]:
-    return lambda v, width: len(v) == n
+# the decoders' value rules (wire/attributes.py, wire/communities.py), as (kind, n): EXACT:
+# exactly n octets, MULTIPLE: a positive multiple of n, ORIGIN: one octet of 0-2, AGGREGATOR:
+# an AS of the session's width and an address
+EXACT, MULTIPLE, ORIGIN, AGGREGATOR = 0, 1, 2, 3
 
-
-def _multiple(n: int) -> Callable[[bytes, int], bool]:
-    return lambda v, width: len(v) > 0 and len(v) % n == 0
-
-
-#: type code -> (the optional/transitive flag bits it must have, a check of its value); the
-#: value checks are the decoders' (wire/attributes.py, wire/communities.py) length rules
-_CHECKS: dict[int, tuple[int, Callable[[bytes, int], bool]]] = {
-    1: (_WELL_KNOWN, lambda v, width: len(v) == 1 and v[0] <= 2),  # ORIGIN
-    3: (_WELL_KNOWN, _exactly(4)),  # NEXT_HOP
-    4: (_OPT, _exactly(4)),  # MULTI_EXIT_DISC
-    5: (_WELL_KNOWN, _exactly(4)),  # LOCAL_PREF
-    6: (_WELL_KNOWN, _exactly(0)),  # ATOMIC_AGGREGATE
-    7: (_OPT_TRANS, lambda v, width: len(v) == width + 4),  # AGGREGATOR
-    8: (_OPT_TRANS, _multiple(4)),  # COMMUNITIES
-    9: (_OPT, _exactly(4)),  # ORIGINATOR_ID
-    10: (_OPT, _multiple(4)),  # CLUSTER_LIST
-    16: (_OPT_TRANS, _multiple(8)),  # EXTENDED_COMMUNITIES
-    32: (_OPT_TRANS, _multiple(12)),  # LARGE_COMMUNITY
+#: type code -> (the optional/transitive flag bits it must have, kind, n)
+_CHECKS: dict[int, tuple[int, int, int]] = {
+    1: (_WELL_KNOWN, ORIGIN, 1),
+    3: (_WELL_KNOWN, EXACT, 4),  # NEXT_HOP
+    4: (_OPT, EXACT, 4),  # MULTI_EXIT_DISC
+    5: (_WELL_KNOWN, EXACT, 4),  # LOCAL_PREF
+    6: (_WELL_KNOWN, EXACT, 0),  # ATOMIC_AGGREGATE
+    7: (_OPT_TRANS, AGGREGATOR, 4),
+    8: (_OPT_TRANS, MULTIPLE, 4),  # COMMUNITIES
+    9: (_OPT, EXACT, 4),  # ORIGINATOR_ID
+    10: (_OPT, MULTIPLE, 4),  # CLUSTER_LIST
+    16: (_OPT_TRANS, MULTIPLE, 8),  # EXTENDED_COMMUNITIES
+    32: (_OPT_TRANS, MULTIPLE, 12),  # LARGE_COMMUNITY
 }
 _AS_PATH = 2
 _REQUIRED = (1 << 1) | (1 << 2) | (1 << 3)  # ORIGIN, AS_PATH, NEXT_HOP: NLRI needs them
 _V4_NLRI = run_class(1, False)._match
 
 
-def _path_holds(value: bytes, width: int, asn: bytes) -> bool | None:
-    """Whether a well-formed AS_PATH value holds ``asn`` (its ``width`` octets) in any
-    segment; None when the value is malformed (the decoder's rules: known segment types,
-    no empty segment, segments filling the value exactly)."""
-    n = len(value)
-    i = 0
+def _path_holds(body: bytes, i: int, n: int, width: int, asn: bytes) -> bool | None:
+    """Whether the well-formed AS_PATH value ``body[i:n]`` holds ``asn`` (its ``width``
+    octets) in any segment; None when the value is malformed (the decoder's rules: known
+    segment types, no empty segment, segments filling the value exactly)."""
     found = False
     while i < n:
         if n - i < 2:
             return None
-        stype, count = value[i], value[i + 1]
+        stype, count = body[i], body[i + 1]
         if not 1 <= stype <= 4 or count == 0:
             return None
-        end = i + 2 + count * width
-        if end > n:
+        start = i + 2
+        i = start + count * width
+        if i > n:
             return None
         if not found:
-            for j in range(i + 2, end, width):
-                if value[j : j + width] == asn:
+            # a C-speed search, then whether the hit is aligned on an AS of this segment
+            at = body.find(asn, start, i)
+            while at >= 0:
+                if (at - start) % width == 0:
                     found = True
                     break
-        i = end
+                at = body.find(asn, at + 1, i)
     return found
 
 
@@ -102,6 +97,7 @@ def looped_announcement(body: bytes, local_as: int, asn4: bool) -> bool:
     asn = local_as.to_bytes(width, "big")
     seen = 0
     looped = False
+    checks = _CHECKS
     i = 4
     while i < aend:
         if aend - i < 3:
@@ -111,24 +107,36 @@ def looped_announcement(body: bytes, local_as: int, asn4: bool) -> bool:
             if aend - i < 4:
                 return False
             start = i + 4
-            end = start + ((body[i + 2] << 8) | body[i + 3])
+            vlen = (body[i + 2] << 8) | body[i + 3]
         else:
             start = i + 3
-            end = start + body[i + 2]
-        if end > aend or seen & (1 << code):
-            return False  # overrun, an unusual code, or a repeated attribute
-        seen |= 1 << code
-        value = body[start:end]
+            vlen = body[i + 2]
+        end = start + vlen
+        bit = 1 << code
+        if end > aend or seen & bit:
+            return False  # overrun, or a repeated attribute
+        seen |= bit
         if code == _AS_PATH:
             if flags & _KIND != _WELL_KNOWN:
                 return False
-            holds = _path_holds(value, width, asn)
+            holds = _path_holds(body, start, end, width, asn)
             if holds is None:
                 return False
             looped = holds
         else:
-            check = _CHECKS.get(code)
-            if check is None or flags & _KIND != check[0] or not check[1](value, width):
+            check = checks.get(code)
+            if check is None or flags & _KIND != check[0]:
+                return False
+            kind, k = check[1], check[2]
+            if kind == EXACT:
+                ok = vlen == k
+            elif kind == MULTIPLE:
+                ok = vlen > 0 and vlen % k == 0
+            elif kind == ORIGIN:
+                ok = vlen == 1 and body[start] <= 2
+            else:
+                ok = vlen == width + 4
+            if not ok:
                 return False
         i = end
     return looped and seen & _REQUIRED == _REQUIRED

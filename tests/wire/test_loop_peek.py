@@ -128,7 +128,7 @@ def test_anything_malformed_goes_to_the_decoder(why: str, data: bytes) -> None:
 
 
 def test_value_checks_use_the_decoders_flags() -> None:
-    for code, (flags, _) in _CHECKS.items():
+    for code, (flags, _, _) in _CHECKS.items():
         assert flags == ATTRIBUTE_CLASSES[code].DEFAULT_FLAGS & (OPTIONAL | TRANSITIVE), code
 
 
