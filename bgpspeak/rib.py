@@ -669,12 +669,18 @@ class AdjRibOut:
             groups = p.groups[family]
             packer = self._packers[family]
             cache = self._cache[family]
+            # a pass over the whole table meets each template once: keeping its export would
+            # only hold the encoded attributes of every set (30 MB at 1M) until the session
+            # ends; the passes of changed routes keep theirs for the next change
+            keep = not isinstance(p.source, list)
             while groups:
                 tid, group = groups.popitem()
                 keys = memoryview(group).cast("Q") if isinstance(group, bytearray) else group
                 g = cache.get(tid, False)
                 if g is False:
-                    g = cache[tid] = self._export(store, family, tid, keys[0])
+                    g = self._export(store, family, tid, keys[0])
+                    if keep:
+                        cache[tid] = g
                 run = b"".join(map(packer.encode, keys))
                 if g is None:
                     packer.withdraw_run(run)
