@@ -118,6 +118,15 @@ class Templates:
         """The route of a template, with prefix ``0/0`` of its family."""
         return self.route(tid, None)
 
+    def fields(self, tid: int) -> tuple[Any, ...]:
+        """A template as :meth:`intern` keeps it: (afi, next_hop, as_path, origin, med,
+        local_pref, communities, large_communities, extended_communities, link_local, extra,
+        path id). For exporting a full table without a Route object per attribute set."""
+        t = self._keys[tid]
+        if t is None:
+            raise KeyError(tid)
+        return t
+
     def route(self, tid: int, prefix: Prefix | None) -> Route:
         """The full route: the template with ``prefix`` put back."""
         t = self._keys[tid]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import random
 
@@ -9,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bgpspeak.rib import AdjRibOut, UpdatePacker, fast_export
+from bgpspeak.rib import AdjRibOut, UpdatePacker, export_fields, fast_export
 from bgpspeak.route_store import RouteStore, Templates, prefix_key
 from bgpspeak.routes import ExportContext, Route, export_attributes
 from bgpspeak.wire import (
@@ -37,9 +38,12 @@ small_asns = st.integers(1, 0xFFFF)
 def routes(draw: st.DrawFn) -> Route:
     v6 = draw(st.booleans())
     prefix = Prefix.parse("2001:db8:1::/48" if v6 else "10.1.0.0/16")
-    nh: str | ipaddress.IPv4Address | ipaddress.IPv6Address = draw(
-        st.sampled_from(["self", ipaddress.IPv4Address("192.0.2.9"), V6])
-    )
+    hops: list[str | ipaddress.IPv4Address | ipaddress.IPv6Address] = [
+        "self",
+        ipaddress.IPv4Address("192.0.2.9"),
+        V6,
+    ]
+    nh = draw(st.sampled_from(hops))
     if v6 and isinstance(nh, ipaddress.IPv4Address):
         nh = "self"
     return Route(
@@ -100,7 +104,7 @@ def _table(n: int, sets: int, seed: int = 3) -> tuple[RouteStore, dict[int, int]
 def _decode(chunks: list[object], ctx: Context) -> list[Update]:
     dec = StreamDecoder(ctx)
     for c in chunks:
-        dec.feed(c[0] if isinstance(c, tuple) else c.encode(ctx))  # type: ignore[attr-defined,index]
+        dec.feed(c[0] if isinstance(c, tuple) else c.encode(ctx))  # type: ignore[attr-defined]
     return [m for m in dec if isinstance(m, Update)]
 
 
@@ -157,3 +161,20 @@ def test_a_long_run_is_split_at_prefix_boundaries(add_path: bool) -> None:
     got = [p for u in updates for _, p in u.announced()]
     assert got == prefixes
     assert all(len(u.encode(ctx)) <= 4096 for u in updates)
+
+
+def test_a_template_exports_from_its_fields_as_from_its_route() -> None:
+    templates = Templates()
+    routes = [
+        Route(Prefix.parse("10.0.0.0/8"), as_path=(7, 8), med=3, communities=(1, 1, 2)),
+        Route(Prefix.parse("2001:db8::/32"), link_local=ipaddress.IPv6Address("fe80::9")),
+        Route(Prefix.parse("10.0.0.0/8"), ipaddress.IPv4Address("192.0.2.77"), local_pref=5),
+    ]
+    for ibgp in (False, True):
+        for r in routes:
+            tid = templates.intern(r)
+            got = export_fields(
+                templates.fields(tid), ectx(ibgp), {}, functools.partial(templates.template, tid)
+            )
+            assert got == fast_export(templates.template(tid), ectx(ibgp))
+            assert got is not None
