@@ -420,6 +420,7 @@ class _Pass:
         # family -> template id -> its keys; then the groups left to pack
         self.groups: dict[Family, dict[int, Keys]] = {}
         self.pairs: list[tuple[Family, Iterator[tuple[int, int]]]] = []  # (key, template id)
+        self.order: dict[Family, Iterator[int]] = {}  # the templates left to pack
         self.packing = False
 
 
@@ -697,8 +698,13 @@ class AdjRibOut:
             # only hold the encoded attributes of every set (30 MB at 1M) until the session
             # ends; the passes of changed routes keep theirs for the next change
             keep = not isinstance(p.source, list)
-            while groups:
-                tid, group = groups.popitem()
+            order = p.order.get(family)
+            if order is None:
+                # templates in the order of their first prefix: the receiver gets the table
+                # roughly in prefix order where sets are small (most are), as zebra likes
+                order = p.order[family] = iter(list(groups))
+            for tid in order:
+                group = groups.pop(tid)
                 keys = memoryview(group).cast("Q") if isinstance(group, bytearray) else group
                 g = cache.get(tid, False)
                 if g is False:
@@ -714,7 +720,7 @@ class AdjRibOut:
                 work += len(keys) + 16
                 if work >= self.PACK:
                     return False
-            del p.groups[family]
+            del p.groups[family], p.order[family]
         return True
 
     def _export(self, store: RouteStore, family: Family, tid: int, key: int) -> RunGroup | None:
