@@ -168,8 +168,6 @@ def _popen(lab: Lab, ns: Namespace, argv: list[str], log: Path, **kw: Any) -> su
 def ensure_exabgp() -> Path:
     """ExaBGP 5 from PyPI in its own virtualenv (shared with the codec benchmark)."""
     python = EXABGP_VENV / "bin" / "python"
-    if not python.exists():
-        return "not installed"  # made on first use by an exabgp run
     probe = [str(python), "-c", "import importlib.metadata as m; print(m.version('exabgp'))"]
     if python.exists():
         found = subprocess.run(probe, capture_output=True, text=True, check=False)
