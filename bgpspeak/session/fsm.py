@@ -33,7 +33,7 @@ from ..wire.simple_messages import (
     Notification,
     RouteRefresh,
 )
-from ..wire.update import Update
+from ..wire.update import decode_update
 from .config import PeerConfig
 from .events import (
     Connect,
@@ -513,7 +513,9 @@ class Session:
         if skip is not None and skip(body):
             return
         try:
-            update = Update.decode_body(body, self._decoder.ctx, self._decoder.cache)
+            # eager: a session reads every attribute of every UPDATE it keeps, so a lazy
+            # decode would validate the section and then decode it again
+            update = decode_update(body, self._decoder.ctx, self._decoder.cache, lazy=False)
         except DecodeError as e:
             if e.action >= Action.AFI_SAFI_DISABLE or e.update is None:
                 self._fail(e)
